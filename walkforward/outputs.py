@@ -1,0 +1,162 @@
+"""The output schema every engine writes, and atomic writes (temporary file in the same folder, then rename).
+
+Both engines hand their tables over as pyarrow Tables (pandas: `pa.Table.from_pandas`, Polars: `.to_arrow()`);
+`write_outputs` casts them to the one schema below, sorts them by their keys and writes them atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "predictions": pa.schema(
+        [
+            ("fold", pa.int32()),
+            ("symbol", pa.string()),
+            ("date", pa.date32()),
+            ("prediction", pa.float64()),
+            ("target", pa.float64()),
+            ("position", pa.int8()),
+        ]
+    ),
+    "trades": pa.schema(
+        [
+            ("fold", pa.int32()),
+            ("symbol", pa.string()),
+            ("date", pa.date32()),
+            ("position_before", pa.int8()),
+            ("position_after", pa.int8()),
+            ("weight_traded", pa.float64()),
+            ("cost", pa.float64()),
+        ]
+    ),
+    "returns": pa.schema(
+        [
+            ("fold", pa.int32()),
+            ("date", pa.date32()),
+            ("series", pa.string()),
+            ("position", pa.float64()),
+            ("return", pa.float64()),
+            ("equity", pa.float64()),
+        ]
+    ),
+    "feature_importance": pa.schema(
+        [
+            ("fold", pa.int32()),
+            ("symbol", pa.string()),
+            ("feature", pa.string()),
+            ("importance", pa.float64()),
+        ]
+    ),
+    "features": pa.schema([("symbol", pa.string()), ("date", pa.date32())]),  # + feature columns
+}
+SORT_KEYS: dict[str, tuple[str, ...]] = {
+    "predictions": ("fold", "date", "symbol"),
+    "trades": ("fold", "date", "symbol"),
+    "returns": ("fold", "date", "series"),
+    "feature_importance": ("fold", "symbol", "feature"),
+    "features": ("symbol", "date"),
+}
+TABLES = ("predictions", "trades", "returns", "feature_importance")
+
+
+def conform(name: str, table: pa.Table) -> pa.Table:
+    """Select, cast and sort `table` to the schema of output `name`."""
+    schema = SCHEMAS[name]
+    if name == "features":  # symbol, date, then every feature column and the target as float64
+        rest = [c for c in table.column_names if c not in ("symbol", "date")]
+        schema = pa.schema(list(schema) + [(c, pa.float64()) for c in rest])
+    missing = [f.name for f in schema if f.name not in table.column_names]
+    if missing:
+        raise ValueError(f"table {name!r} lacks columns {missing}; engines must produce the full schema")
+    table = table.select(schema.names).cast(schema)
+    order = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in SORT_KEYS[name]])
+    return table.take(order).combine_chunks()
+
+
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """Call `write(tmp_path)` on a temporary file next to `path`, fsync it, then rename it over `path`."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_table(path: Path, table: pa.Table) -> None:
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    text = json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n"
+
+    def write(tmp: str) -> None:
+        Path(tmp).write_text(text)
+
+    atomic_write(path, write)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Floats that are NaN/inf become null; numpy scalars become Python numbers."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, str | bytes):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    return obj
+
+
+def write_outputs(
+    out_dir: str | os.PathLike[str],
+    tables: Mapping[str, pa.Table],
+    metrics: Mapping[str, Any],
+    run_info: Mapping[str, Any],
+) -> dict[str, pa.Table]:
+    """Write every table (conformed), metrics.json and run.json (last) into `out_dir`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    conformed = {name: conform(name, table) for name, table in tables.items()}
+    for name, table in conformed.items():
+        write_table(out / f"{name}.parquet", table)
+    write_json(out / "metrics.json", metrics)
+    write_json(out / "run.json", run_info)
+    return conformed
+
+
+@dataclass
+class EngineResult:
+    """What an engine hands back: the output tables (pyarrow), the metrics dict, the folds and timings.
+
+    `folds` is a list of dicts with `fold, train_start, train_end, test_start, test_end` (ISO dates);
+    `timings` maps stage name (load, validate, features, fit, predict, backtest, metrics) to seconds.
+    `features` is the feature table (symbol, date, features..., target) when asked for, else None.
+    """
+
+    tables: dict[str, pa.Table]
+    metrics: dict[str, Any]
+    folds: list[dict[str, Any]]
+    timings: dict[str, float] = field(default_factory=dict)
+    features: pa.Table | None = None
