@@ -163,12 +163,8 @@ class Config:
         return _build(raw)
 
     def replace(self, **changes: Any) -> Config:
-        """A new validated config with top-level keys changed (CLI overrides use this)."""
-        raw = self.to_dict()
-        for key, value in changes.items():
-            if value is not None:
-                raw[key] = value
-        return _build(raw)
+        """A new validated config with keys changed (dotted keys reach into sections)."""
+        return _build(apply_overrides(self.to_dict(), changes))
 
 
 def available_cores() -> int:
@@ -180,7 +176,10 @@ def available_cores() -> int:
 
 
 def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Config:
-    """Read a JSON config (the shipped default when `path` is None) and apply non-None overrides."""
+    """Read a JSON config (the shipped default when `path` is None) and apply non-None overrides.
+
+    An override key may be dotted to reach into a section: `load_config(**{"model.warm_start": True})`.
+    """
     path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
     if not path.exists():
         raise ConfigError(f"config file {str(path)!r} does not exist; pass --config with an existing JSON file")
@@ -190,8 +189,21 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
         raise ConfigError(f"config file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a JSON object, got {type(raw).__name__}")
-    raw.update({k: v for k, v in overrides.items() if v is not None})
-    return _build(raw)
+    return _build(apply_overrides(raw, overrides))
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `raw` with the non-None `overrides` set; dotted keys set nested sections."""
+    raw = json.loads(json.dumps(raw, default=str))
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        *parents, leaf = key.split(".")
+        node = raw
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return raw
 
 
 def seed_for(seed: int, fold: int, symbol: str) -> int:
@@ -229,14 +241,14 @@ def _bool(value: Any, name: str) -> bool:
     return value
 
 
-def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+def parse_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         hint = did_you_mean(str(value), choices)
         raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}.{hint}")
     return value
 
 
-def _date(value: Any, name: str) -> dt.date:
+def parse_date(value: Any, name: str) -> dt.date:
     if isinstance(value, dt.date):
         return value
     try:
@@ -245,7 +257,7 @@ def _date(value: Any, name: str) -> dt.date:
         raise ConfigError(f"{name} must be a date as YYYY-MM-DD, got {value!r}") from None
 
 
-def _symbols(value: Any, name: str) -> tuple[str, ...]:
+def parse_symbols(value: Any, name: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [s for s in value.split(",")]
     if not isinstance(value, list | tuple) or not value:
@@ -280,7 +292,7 @@ def _model(raw: Any) -> Model:
     if not isinstance(raw, dict):
         raise ConfigError(f"model must be an object with kind and params, got {raw!r}")
     _check_keys(raw, ("kind", "scope", "warm_start", "params"), "in model: ")
-    kind = _choice(raw.get("kind", "lightgbm"), "model.kind", MODEL_KINDS)
+    kind = parse_choice(raw.get("kind", "lightgbm"), "model.kind", MODEL_KINDS)
     params = raw.get("params", {}) or {}
     if not isinstance(params, dict):
         raise ConfigError(f"model.params must be an object, got {params!r}")
@@ -288,14 +300,13 @@ def _model(raw: Any) -> Model:
     for key in params:
         if key not in known:
             raise ConfigError(
-                f"unknown {kind} parameter {key!r} in model.params.{did_you_mean(key, known)}"
-                f" Known: {', '.join(known)}"
+                f"unknown {kind} parameter {key!r} in model.params.{did_you_mean(key, known)} Known: {', '.join(known)}"
             )
     merged = {**MODEL_DEFAULTS[kind], **params}
     _int(merged["n_estimators"], "model.params.n_estimators", 1)
     return Model(
         kind=kind,
-        scope=_choice(raw.get("scope", "unified"), "model.scope", SCOPES),
+        scope=parse_choice(raw.get("scope", "unified"), "model.scope", SCOPES),
         warm_start=_bool(raw.get("warm_start", False), "model.warm_start"),
         params=tuple(sorted(merged.items())),
     )
@@ -309,9 +320,7 @@ def _strategy(raw: Any) -> Strategy:
     d = Strategy()
     out = Strategy(
         long_threshold=_float(raw.get("long_threshold", d.long_threshold), "strategy.long_threshold"),
-        short_threshold=_float(
-            raw.get("short_threshold", d.short_threshold), "strategy.short_threshold"
-        ),
+        short_threshold=_float(raw.get("short_threshold", d.short_threshold), "strategy.short_threshold"),
         allow_short=_bool(raw.get("allow_short", d.allow_short), "strategy.allow_short"),
         cost_bps=_float(raw.get("cost_bps", d.cost_bps), "strategy.cost_bps"),
     )
@@ -328,29 +337,27 @@ def _build(raw: dict[str, Any]) -> Config:
     n_jobs = get("n_jobs", d.n_jobs)
     cfg = Config(
         data_dir=str(get("data_dir", d.data_dir)),
-        assets=_symbols(get("assets", list(d.assets)), "assets"),
+        assets=parse_symbols(get("assets", list(d.assets)), "assets"),
         benchmark=str(get("benchmark", d.benchmark)),
-        start_date=_date(get("start_date", d.start_date), "start_date"),
-        end_date=_date(get("end_date", d.end_date), "end_date"),
+        start_date=parse_date(get("start_date", d.start_date), "start_date"),
+        end_date=parse_date(get("end_date", d.end_date), "end_date"),
         fold_length=_int(get("fold_length", d.fold_length), "fold_length", 1),
         step_size=_int(get("step_size", d.step_size), "step_size", 1),
         embargo=_int(get("embargo", d.embargo), "embargo", 0),
-        window=_choice(get("window", d.window), "window", WINDOWS),
+        window=parse_choice(get("window", d.window), "window", WINDOWS),
         horizon=_int(get("horizon", d.horizon), "horizon", 1),
-        price_column=_choice(get("price_column", d.price_column), "price_column", PRICE_COLUMNS),
+        price_column=parse_choice(get("price_column", d.price_column), "price_column", PRICE_COLUMNS),
         features=_features(get("features", dataclasses.asdict(d.features))),
         model=_model(get("model", {})),
         strategy=_strategy(get("strategy", {})),
         annualization=_float(get("annualization", d.annualization), "annualization"),
         seed=_int(get("seed", d.seed), "seed", 0),
-        engine=_choice(get("engine", d.engine), "engine", ENGINES),
+        engine=parse_choice(get("engine", d.engine), "engine", ENGINES),
         n_jobs=None if n_jobs is None else _int(n_jobs, "n_jobs", 1),
         output_dir=str(get("output_dir", d.output_dir)),
     )
     if cfg.start_date > cfg.end_date:
-        raise ConfigError(
-            f"start_date {cfg.start_date} is after end_date {cfg.end_date}; swap them or fix one"
-        )
+        raise ConfigError(f"start_date {cfg.start_date} is after end_date {cfg.end_date}; swap them or fix one")
     if cfg.fold_length <= cfg.horizon:
         raise ConfigError(
             f"fold_length={cfg.fold_length} must be greater than horizon={cfg.horizon}: "

@@ -10,8 +10,8 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,23 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     "feature_importance": ("fold", "symbol", "feature"),
     "features": ("symbol", "date"),
 }
+# the metrics of metrics.json (docs/methodology.md §5), in the order they are written
+METRIC_NAMES = (
+    "total_return",
+    "cagr",
+    "volatility",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "hit_rate",
+    "n_trades",
+    "turnover",
+    "exposure",
+    "ic",
+    "directional_accuracy",
+    "n_days",
+)
 TABLES = ("predictions", "trades", "returns", "feature_importance")
 
 
@@ -133,16 +150,14 @@ def write_outputs(
     out_dir: str | os.PathLike[str],
     tables: Mapping[str, pa.Table],
     metrics: Mapping[str, Any],
-    run_info: Mapping[str, Any],
 ) -> dict[str, pa.Table]:
-    """Write every table (conformed), metrics.json and run.json (last) into `out_dir`."""
+    """Write every table (conformed) and metrics.json into `out_dir` (run.json is written last, by the runner)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     conformed = {name: conform(name, table) for name, table in tables.items()}
     for name, table in conformed.items():
         write_table(out / f"{name}.parquet", table)
     write_json(out / "metrics.json", metrics)
-    write_json(out / "run.json", run_info)
     return conformed
 
 
@@ -160,3 +175,4 @@ class EngineResult:
     folds: list[dict[str, Any]]
     timings: dict[str, float] = field(default_factory=dict)
     features: pa.Table | None = None
+    fingerprint: str | None = None

@@ -1,0 +1,50 @@
+"""What every command shares: one-line errors with exit code 2, and the console."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from walkforward.errors import WalkforwardError
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn a WalkforwardError (bad input) into one line on stderr and exit code 2.
+
+    With `--debug` (the command's `debug` argument) the traceback is shown instead.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except WalkforwardError as exc:
+            if kwargs.get("debug"):
+                raise
+            raise fail(str(exc)) from None
+        except OSError as exc:
+            if kwargs.get("debug"):
+                raise
+            where = f" {exc.filename!r}" if exc.filename else ""
+            raise fail(f"{exc.strerror or exc}{where}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()

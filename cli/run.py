@@ -1,0 +1,123 @@
+"""`wf run`: one walk-forward run, with a progress bar and a summary table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.common import console, handle_errors
+
+SUMMARY = (
+    ("total_return", "Total return", "{:.2%}"),
+    ("cagr", "CAGR", "{:.2%}"),
+    ("volatility", "Volatility", "{:.2%}"),
+    ("sharpe", "Sharpe", "{:.3f}"),
+    ("sortino", "Sortino", "{:.3f}"),
+    ("max_drawdown", "Max drawdown", "{:.2%}"),
+    ("calmar", "Calmar", "{:.3f}"),
+    ("hit_rate", "Hit rate", "{:.2%}"),
+    ("n_trades", "Trades", "{:d}"),
+    ("turnover", "Turnover (daily)", "{:.2%}"),
+    ("exposure", "Exposure", "{:.2%}"),
+    ("ic", "IC (Spearman)", "{:.4f}"),
+    ("directional_accuracy", "Directional accuracy", "{:.2%}"),
+    ("n_days", "Days", "{:d}"),
+)
+
+
+def fmt(value: Any, pattern: str) -> str:
+    return "—" if value is None else pattern.format(value)
+
+
+def summary_table(metrics: dict[str, Any]) -> Table:
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("Metric")
+    table.add_column("Value", justify="right")
+    for key, label, pattern in SUMMARY:
+        table.add_row(label, fmt(metrics["overall"].get(key), pattern))
+    return table
+
+
+def build_config(config: Path | None, **overrides: Any):
+    from walkforward.config import load_config
+
+    return load_config(config, **overrides)
+
+
+@handle_errors
+def run(
+    config: Annotated[Path | None, typer.Option(help="JSON config (default: the shipped one).")] = None,
+    data_dir: Annotated[str | None, typer.Option(help="Folder of <SYMBOL>.csv files.")] = None,
+    assets: Annotated[str | None, typer.Option(help="Comma-separated symbols to trade.")] = None,
+    benchmark: Annotated[str | None, typer.Option(help="Benchmark symbol (calendar, correlation).")] = None,
+    start_date: Annotated[str | None, typer.Option(help="First out-of-sample date, YYYY-MM-DD.")] = None,
+    end_date: Annotated[str | None, typer.Option(help="Last out-of-sample date, YYYY-MM-DD.")] = None,
+    fold_length: Annotated[int | None, typer.Option(help="Training sessions per fold.")] = None,
+    step_size: Annotated[int | None, typer.Option(help="Test sessions per fold.")] = None,
+    embargo: Annotated[int | None, typer.Option(help="Sessions between training and test.")] = None,
+    window: Annotated[str | None, typer.Option(help="rolling or expanding.")] = None,
+    horizon: Annotated[int | None, typer.Option(help="Target horizon in sessions.")] = None,
+    model: Annotated[str | None, typer.Option(help="lightgbm or random_forest.")] = None,
+    scope: Annotated[str | None, typer.Option(help="unified or per_asset.")] = None,
+    warm_start: Annotated[
+        bool | None,
+        typer.Option("--warm-start/--no-warm-start", help="Continue the previous fold's model."),
+    ] = None,
+    engine: Annotated[str | None, typer.Option(help="polars (default) or legacy.")] = None,
+    n_jobs: Annotated[int | None, typer.Option(help="Worker threads (default: available cores).")] = None,
+    output_dir: Annotated[str | None, typer.Option(help="Where outputs are written.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    save_features: Annotated[bool, typer.Option("--save-features", help="Also write features.parquet.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Run a walk-forward backtest and write predictions, trades, returns, importances and metrics."""
+    from walkforward.runner import execute
+
+    overrides: dict[str, Any] = {
+        "data_dir": data_dir,
+        "assets": assets,
+        "benchmark": benchmark,
+        "start_date": start_date,
+        "end_date": end_date,
+        "fold_length": fold_length,
+        "step_size": step_size,
+        "embargo": embargo,
+        "window": window,
+        "horizon": horizon,
+        "model.scope": scope,
+        "model.warm_start": warm_start,
+        "engine": engine,
+        "n_jobs": n_jobs,
+        "output_dir": output_dir,
+        "seed": seed,
+    }
+    if model is not None:
+        base = build_config(config)
+        overrides["model.kind"] = model
+        if model != base.model.kind:
+            overrides["model.params"] = {}
+    cfg = build_config(config, **overrides)
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False, disable=quiet) as bar:
+        task = bar.add_task(f"{cfg.engine} engine: fitting models", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result, info = execute(cfg, progress=progress, save_features=save_features)
+    if not quiet:
+        n = len(result.folds)
+        title = f"{cfg.engine} engine · {n} folds · {cfg.start_date}..{cfg.end_date} · {info['timings']['total']:.2f}s"
+        console.print(f"[bold]{title}[/]")
+        console.print(summary_table(result.metrics))
+        console.print(f"outputs in {cfg.output_dir}")

@@ -1,0 +1,80 @@
+"""Edge-case OHLCV panels for parity tests: different calendars per asset, gaps, flat stretches, tiny and
+huge prices, zero volumes. Built from a few drawn parameters so Hypothesis can shrink them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from hypothesis import strategies as st
+
+RTOL = 1e-9
+ATOL = 1e-12
+
+START = np.datetime64("2018-01-01", "D")
+
+
+@st.composite
+def panels(draw, max_rows: int = 160, max_assets: int = 3) -> pl.DataFrame:
+    """A panel with columns symbol, date, open, high, low, close, volume; 'BENCH' is always present."""
+    n_assets = draw(st.integers(1, max_assets))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i, symbol in enumerate(["BENCH"] + [f"A{j}" for j in range(n_assets)]):
+        n = draw(st.integers(1, max_rows), label=f"rows_{i}")
+        calendar = draw(st.sampled_from(["daily", "business", "gappy"]), label=f"cal_{i}")
+        offset = draw(st.integers(0, 30), label=f"offset_{i}")
+        days = START + offset + np.arange(int(n * 2.2) + 10)
+        if calendar == "business":
+            days = days[np.is_busday(days)]
+        elif calendar == "gappy":
+            days = days[rng.random(len(days)) > 0.3]
+        days = days[:n]
+        scale = 10.0 ** draw(st.integers(-4, 6), label=f"scale_{i}")
+        sigma = draw(st.sampled_from([0.0, 1e-6, 0.01, 0.05]), label=f"sigma_{i}")
+        steps = rng.normal(0, sigma, len(days))
+        if draw(st.booleans(), label=f"flat_{i}") and len(days) > 2:  # a flat stretch
+            a = int(rng.integers(0, len(days)))
+            steps[a : a + int(rng.integers(1, 80))] = 0.0
+        close = scale * np.exp(np.cumsum(steps))
+        volume = np.round(rng.lognormal(10, 1, len(days)))
+        if draw(st.booleans(), label=f"zero_volume_{i}"):
+            volume[rng.random(len(days)) < 0.5] = 0.0
+        frames.append(
+            pl.DataFrame(
+                {
+                    "symbol": symbol,
+                    "date": days,
+                    "open": close,
+                    "high": close,
+                    "low": close,
+                    "close": close,
+                    "volume": volume,
+                }
+            ).with_columns(pl.col("date").cast(pl.Date))
+        )
+    return pl.concat(frames)
+
+
+def to_pandas_asset(panel: pl.DataFrame, symbol: str) -> pd.DataFrame:
+    """One asset's rows as the legacy engine's reader returns them (datetime64 `date`, float columns)."""
+    part = panel.filter(pl.col("symbol") == symbol).sort("date").drop("symbol")
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime(part["date"].to_numpy()),
+            **{c: part[c].to_numpy().astype(float) for c in ("open", "high", "low", "close", "volume")},
+        }
+    )
+
+
+def assert_close(name: str, got: np.ndarray, want: np.ndarray) -> None:
+    """Same missing pattern, and values within RTOL (relative) with an ATOL floor."""
+    got_nan, want_nan = np.isnan(got), np.isnan(want)
+    bad = np.flatnonzero(got_nan != want_nan)
+    assert bad.size == 0, f"{name}: missing pattern differs at rows {bad[:5]}: {got[bad[:5]]} vs {want[bad[:5]]}"
+    ok = ~got_nan
+    diff = np.abs(got[ok] - want[ok])
+    tol = RTOL * np.maximum(np.abs(got[ok]), np.abs(want[ok])) + ATOL
+    worst = np.flatnonzero(diff > tol)
+    assert worst.size == 0, f"{name}: {got[ok][worst[:3]]} vs {want[ok][worst[:3]]}"

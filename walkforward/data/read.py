@@ -1,0 +1,241 @@
+"""Read and validate per-symbol OHLCV CSVs into one Polars panel (methodology section 7).
+
+Every problem is a `DataError` with one line that names the file, the row and the fix. Line numbers
+count the header as line 1, as an editor does. Validation is vectorised: each check is one Polars
+expression over the whole file.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import warnings
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import polars as pl
+
+from walkforward.config import available_cores
+from walkforward.errors import DataError, did_you_mean
+
+COLUMNS = ("date", "open", "high", "low", "close", "volume")
+PRICES = ("open", "high", "low", "close")
+PRICE_COLUMNS = ("close", "adj_close")
+SCHEMA = {
+    "symbol": pl.String,
+    "date": pl.Date,
+    **{c: pl.Float64 for c in (*PRICES, "volume")},
+}
+RTOL = 1e-9  # relative rounding tolerated in the high/low checks
+_MISSING = ("", "null", "NULL", "None", "NA", "N/A", "NaN", "nan", "-")
+_NEEDS = "the CSV needs date,open,high,low,close,volume"
+
+
+def read_csv(
+    path: str | os.PathLike[str], symbol: str, price_column: str = "close"
+) -> pl.DataFrame:
+    """One symbol's rows: `symbol, date, open, high, low, close, volume`, sorted by date.
+
+    Columns may come in any order and capitalisation; the Yahoo layout (`Adj Close`) is accepted.
+    With `price_column="adj_close"` the adjusted close replaces `close` (open, high and low stay
+    as they are; the OHLC checks run on the unadjusted close).
+    """
+    path = Path(path)
+    if price_column not in PRICE_COLUMNS:
+        choices = ", ".join(PRICE_COLUMNS)
+        raise DataError(f"price_column must be one of {choices}; got {price_column!r}")
+    if not path.is_file():
+        raise DataError(f"{path}: file not found; create it or check the path")
+    names = _header(path)
+    wanted = (*COLUMNS, "adj_close") if price_column == "adj_close" else COLUMNS
+    for col in wanted:
+        if col not in names:
+            fix = _NEEDS if col != "adj_close" else "price_column 'adj_close' needs it"
+            found = ", ".join(_display(names))
+            raise DataError(f"{path}: missing column {col!r} (found: {found}); {fix}")
+    try:
+        raw = pl.read_csv(path, new_columns=names, infer_schema=False).select(wanted)
+    except pl.exceptions.PolarsError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: cannot be read as CSV ({first}); {_NEEDS}") from None
+
+    df = _parse(raw, wanted)
+    if df.height == 0:
+        raise DataError(f"{path}: has a header but no rows; add one row per trading day")
+    _validate(df, path, wanted)
+
+    if not df["date"].is_sorted():
+        warnings.warn(f"{path}: rows are not sorted by date; sorted them on reading", stacklevel=2)
+        df = df.sort("date")
+    close = "adj_close" if price_column == "adj_close" else "close"
+    return df.select(
+        pl.lit(symbol, dtype=pl.String).alias("symbol"),
+        "date",
+        *PRICES[:3],
+        pl.col(close).alias("close"),
+        "volume",
+    )
+
+
+def load_panel(
+    data_dir: str | os.PathLike[str], symbols: Iterable[str], price_column: str = "close"
+) -> pl.DataFrame:
+    """All symbols' rows in one frame (`SCHEMA`), sorted by (symbol, date)."""
+    symbols = list(symbols)
+    if not symbols:
+        raise DataError("no symbols to load; list at least one in assets")
+    paths = symbol_paths(data_dir, symbols)
+    order = sorted(set(symbols))
+    workers = min(8, available_cores(), len(order))
+    # Polars releases the GIL while parsing, so files read in parallel; `map` keeps the order, and
+    # the first failing symbol (in sorted order) is the one reported.
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        frames = list(pool.map(lambda s: read_csv(paths[s], s, price_column), order))
+    return pl.concat(frames, how="vertical")
+
+
+def symbol_paths(data_dir: str | os.PathLike[str], symbols: Iterable[str]) -> dict[str, Path]:
+    """`DATA_DIR/<SYMBOL>.csv` per symbol; a missing one is a DataError listing what exists."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        what = "is not a directory" if data_dir.exists() else "does not exist"
+        raise DataError(
+            f"data directory {str(data_dir)!r} {what}; pass --data-dir with the folder holding "
+            "<SYMBOL>.csv files, or create sample data with `wf data generate`"
+        )
+    out = {}
+    for symbol in symbols:
+        path = data_dir / f"{symbol}.csv"
+        if not path.is_file():
+            raise DataError(_missing_file(data_dir, symbol))
+        out[symbol] = path
+    return out
+
+
+# --- parsing -------------------------------------------------------------------------------------
+
+
+def _normalise(name: str) -> str:
+    """'Adj Close' -> 'adj_close', ' Date ' -> 'date'."""
+    return "_".join(name.strip().lstrip("\ufeff").lower().split())
+
+
+def _header(path: Path) -> list[str]:
+    """Normalised column names of the file's header; DataError when empty or ambiguous."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: is not UTF-8 text; save it as a UTF-8 CSV") from None
+    if not first.strip():
+        raise DataError(f"{path}: the file is empty; {_NEEDS} and one row per day")
+    raw = next(csv.reader([first]))
+    names = [_normalise(n) for n in raw]
+    seen: dict[str, str] = {}
+    for original, name in zip(raw, names, strict=True):
+        if name and name in seen:
+            raise DataError(
+                f"{path}: columns {seen[name]!r} and {original!r} both mean {name!r}; keep one"
+            )
+        seen[name] = original
+    # Unnamed columns (a trailing comma, a pandas index) get unique placeholder names.
+    return [n or f"_unnamed_{i}" for i, n in enumerate(names)]
+
+
+def _display(names: list[str]) -> list[str]:
+    return [n for n in names if not n.startswith("_unnamed_")]
+
+
+def _parse(raw: pl.DataFrame, cols: tuple[str, ...]) -> pl.DataFrame:
+    """Typed columns plus the raw text (`<col>_raw`) and the file line (`line`) for messages.
+
+    Fully blank lines are dropped; cells in `_MISSING` (after trimming) are null.
+    """
+    text = {c: pl.col(c).str.strip_chars() for c in cols}
+    text = {c: pl.when(t.is_in(_MISSING)).then(None).otherwise(t) for c, t in text.items()}
+    return (
+        raw.with_row_index("line", offset=2)
+        .with_columns(t.alias(f"{c}_raw") for c, t in text.items())
+        .filter(pl.any_horizontal(pl.col(f"{c}_raw").is_not_null() for c in cols))
+        .with_columns(
+            pl.col("date_raw").str.to_date("%Y-%m-%d", strict=False).alias("date"),
+            *(
+                pl.col(f"{c}_raw").cast(pl.Float64, strict=False).alias(c)
+                for c in cols
+                if c != "date"
+            ),
+        )
+    )
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+def _validate(df: pl.DataFrame, path: Path, cols: tuple[str, ...]) -> None:
+    """Raise a DataError for the first problem found, in the order of the checks below."""
+    nums = [c for c in cols if c != "date"]
+    checks: list[tuple[pl.Expr, str]] = []
+    for c in cols:
+        missing = f"missing {c} value; fill it in or remove the row"
+        checks.append((pl.col(f"{c}_raw").is_null(), missing))
+    checks.append(
+        (
+            pl.col("date").is_null(),
+            "date {date_raw!r} is not a YYYY-MM-DD date; fix it or remove the row",
+        )
+    )
+    for c in nums:
+        checks.append(
+            (
+                pl.col(c).is_null() | ~pl.col(c).is_finite(),
+                f"{c} {{{c}_raw!r}} is not a number; fix it or remove the row",
+            )
+        )
+    for c in nums:
+        if c != "volume":
+            checks.append((pl.col(c) <= 0, f"{c} is {{{c}}}; prices must be > 0, fix the row"))
+    checks.append((pl.col("volume") < 0, "volume is {volume}; it must be >= 0, fix the row"))
+    hi, lo = pl.col("high") * (1 + RTOL), pl.col("low") * (1 - RTOL)
+    checks.append((pl.col("high") < lo, "high {high} is below low {low}; fix the row"))
+    for c in ("open", "close"):
+        checks.append(
+            (
+                (pl.col(c) > hi) | (pl.col(c) < lo),
+                f"{c} {{{c}}} is outside [low {{low}}, high {{high}}]; fix the row",
+            )
+        )
+
+    # One pass computes how many rows fail each check; only a failing check is looked at again.
+    counts = df.select(mask.sum().alias(str(i)) for i, (mask, _) in enumerate(checks)).row(0)
+    for (mask, message), n_bad in zip(checks, counts, strict=True):
+        if n_bad:
+            row = df.filter(mask).row(0, named=True)
+            more = f" ({n_bad - 1} more such row{'s' if n_bad > 2 else ''})" if n_bad > 1 else ""
+            raise DataError(f"{path} line {row['line']}: {message.format(**row)}{more}")
+
+    dupes = df.filter(pl.col("date").is_duplicated()).sort("date", "line")
+    if dupes.height:
+        first = dupes.filter(pl.col("date") == dupes["date"][0])
+        lines = ", ".join(str(n) for n in first["line"])
+        n_dates = dupes["date"].n_unique()
+        more = f" ({n_dates - 1} more repeated dates)" if n_dates > 1 else ""
+        raise DataError(
+            f"{path}: date {dupes['date'][0]} appears on lines {lines}; keep one row per date{more}"
+        )
+
+
+def _missing_file(data_dir: Path, symbol: str) -> str:
+    stems = sorted(p.stem for p in data_dir.glob("*.csv"))
+    if not stems:
+        listing = f"{data_dir} holds no .csv files"
+    else:
+        shown = ", ".join(f"{s}.csv" for s in stems[:12])
+        extra = f" and {len(stems) - 12} more" if len(stems) > 12 else ""
+        listing = f"{data_dir} has {shown}{extra}"
+    same_case = [s for s in stems if s.lower() == symbol.lower()]
+    hint = f" Did you mean: {same_case[0]!r}?" if same_case else did_you_mean(symbol, stems)
+    return (
+        f"no data for symbol {symbol!r}: {data_dir / (symbol + '.csv')} does not exist; "
+        f"{listing}. Add the file or remove {symbol} from assets/benchmark.{hint}"
+    )

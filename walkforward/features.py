@@ -1,0 +1,127 @@
+"""Features as pure `Expr -> Expr` functions, applied per asset once at the call site with `.over("symbol")`.
+
+Every function here describes one column of docs/methodology.md §2; `feature_plan` composes them into one lazy
+query that computes every feature, the target and the backtest helpers for every asset.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import polars.selectors as cs
+
+from walkforward.config import Config
+
+SNAP = 1e-12  # a correlation this close to +-1 is exactly +-1
+
+
+def ret(close: pl.Expr, k: int) -> pl.Expr:
+    """`close_t / close_{t-k} - 1`."""
+    return close / close.shift(k) - 1
+
+
+def sma_ratio(close: pl.Expr, n: int) -> pl.Expr:
+    """`SMA_n(close) / close - 1`; exactly 0 over a flat window."""
+    return pl.when(flat(close, n)).then(0.0).otherwise(close.rolling_mean(n, min_samples=n) / close - 1)
+
+
+def wilder_mean(x: pl.Expr, n: int) -> pl.Expr:
+    """Wilder's smoothing as TA-Lib seeds it: the first value (row n) is the mean of x[1..n], then
+    `avg = (avg * (n - 1) + x) / n`. `x` must be null at row 0 only (a first difference)."""
+    row = pl.int_range(pl.len())
+    seeded = pl.when(row == n).then(x.rolling_mean(n, min_samples=n)).when(row > n).then(x)
+    return seeded.ewm_mean(alpha=1.0 / n, adjust=False, min_samples=1)
+
+
+def rsi(close: pl.Expr, n: int = 14) -> pl.Expr:
+    """Wilder's RSI `100 * avg_gain / (avg_gain + avg_loss)`; null when both averages are 0."""
+    diff = close.diff()
+    gain = wilder_mean(diff.clip(lower_bound=0.0), n)
+    loss = wilder_mean((-diff).clip(lower_bound=0.0), n)
+    total = gain + loss
+    return pl.when(total > 0).then(100.0 * gain / total)
+
+
+def flat(x: pl.Expr, n: int) -> pl.Expr:
+    """True where the n-row window holds one value n times. Exact (max == min), so it does not depend on
+    how a rolling variance accumulates rounding: a flat window's std is 0 by definition, not ~1e-10."""
+    return x.rolling_max(n, min_samples=n) == x.rolling_min(n, min_samples=n)
+
+
+def volatility(returns: pl.Expr, n: int) -> pl.Expr:
+    """Sample standard deviation of `returns` over n rows; null for a flat window."""
+    return pl.when(~flat(returns, n)).then(returns.rolling_std(n, min_samples=n, ddof=1))
+
+
+def volume_z(volume: pl.Expr, n: int) -> pl.Expr:
+    """`(volume - mean) / std` over n rows (ddof = 1); null for a flat window (all zero included)."""
+    mean = volume.rolling_mean(n, min_samples=n)
+    std = volume.rolling_std(n, min_samples=n, ddof=1)
+    return pl.when(~flat(volume, n)).then((volume - mean) / std)
+
+
+def rolling_corr(a: pl.Expr, b: pl.Expr, n: int) -> pl.Expr:
+    """Pearson correlation over n rows, clipped to [-1, 1], exactly +-1 within SNAP of it (an asset with
+    itself: rounding must not make distinct values the model would split on); null when either side is flat."""
+    corr = pl.rolling_corr(a, b, window_size=n, min_samples=n).clip(-1.0, 1.0)
+    corr = pl.when(corr.abs() >= 1.0 - SNAP).then(corr.sign()).otherwise(corr)
+    return pl.when(~flat(a, n) & ~flat(b, n)).then(corr)
+
+
+def forward_return(close: pl.Expr, h: int) -> pl.Expr:
+    """`close_{t+h} / close_t - 1`: the target (h = horizon) and the backtest's next return (h = 1)."""
+    return close.shift(-h) / close - 1
+
+
+def feature_exprs(config: Config) -> list[pl.Expr]:
+    """Every configured feature as a named per-asset expression, in `config.feature_names` order.
+
+    Expects the columns `close`, `volume`, `ret_1_` (the asset's 1-day return) and `bench_ret_1_`.
+    """
+    f = config.features
+    close, volume = pl.col("close"), pl.col("volume")
+    r1, b1 = pl.col("ret_1_"), pl.col("bench_ret_1_")
+    exprs = (
+        [ret(close, k).alias(f"ret_{k}") for k in f.ret]
+        + [sma_ratio(close, n).alias(f"sma_ratio_{n}") for n in f.sma_ratio]
+        + [rsi(close, n).alias(f"rsi_{n}") for n in f.rsi]
+        + [volatility(r1, n).alias(f"vol_{n}") for n in f.vol]
+        + [rolling_corr(r1, b1, n).alias(f"corr_{n}") for n in f.corr]
+        + [volume_z(volume, n).alias(f"volume_z_{n}") for n in f.volume_z]
+    )
+    return [e.over("symbol") for e in exprs]
+
+
+def with_benchmark(prices: pl.LazyFrame, benchmark: str) -> pl.LazyFrame:
+    """Add `bench_close`: the benchmark's last close at or before each row's date (an as-of join)."""
+    bench = (
+        prices.filter(pl.col("symbol") == benchmark).select("date", pl.col("close").alias("bench_close")).sort("date")
+    )
+    return prices.sort("date").join_asof(bench, on="date", strategy="backward")
+
+
+def feature_plan(prices: pl.LazyFrame, config: Config) -> pl.LazyFrame:
+    """One lazy plan: features, target and backtest helpers for every asset, sorted by (date, symbol).
+
+    `prices` has symbol, date, close, volume (the other OHLC columns are not needed).
+    """
+    h = config.horizon
+    close, date = pl.col("close"), pl.col("date")
+    return (
+        prices.select("symbol", "date", "close", "volume")
+        .pipe(with_benchmark, config.benchmark)
+        .sort("symbol", "date")
+        .with_columns(
+            ret(close, 1).over("symbol").alias("ret_1_"),
+            ret(pl.col("bench_close"), 1).over("symbol").alias("bench_ret_1_"),
+        )
+        .with_columns(
+            *feature_exprs(config),
+            forward_return(close, h).over("symbol").alias("target"),
+            forward_return(close, 1).over("symbol").alias("next_ret"),
+            date.shift(-h).over("symbol").alias("label_end"),
+            date.shift(-1).over("symbol").alias("next_date"),
+        )
+        .with_columns(cs.float().fill_nan(None))
+        .drop("ret_1_", "bench_ret_1_", "bench_close", "close", "volume")
+        .sort("date", "symbol")
+    )
