@@ -67,6 +67,7 @@ class Matrix:
 def load_features(config: Config, timer: Timer) -> tuple[pl.DataFrame, str]:
     """Convert the CSVs to Parquet if needed, then collect the one feature plan."""
     with timer("load"):
+        models.import_model_library(config.model.kind)
         path, fingerprint = ensure_store(config.data_dir, config.symbols, config.price_column)
         prices = scan(path).filter(pl.col("symbol").is_in(list(config.symbols)))
     with timer("features"):
@@ -204,7 +205,8 @@ def run(config: Config, *, progress: Progress | None = None, save_features: bool
     }
     feats = None
     if save_features:
-        feats = frame.select("symbol", "date", *config.feature_names, "target").to_arrow()
+        assets = pl.col("symbol").is_in(list(config.assets))
+        feats = frame.filter(assets).select("symbol", "date", *config.feature_names, "target").to_arrow()
     return EngineResult(
         tables=tables,
         metrics=mets,
