@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import shlex
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,7 +11,8 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
-from walkforward.errors import WalkforwardError
+from walkforward.cancel import EXIT_CANCELLED, Cancelled
+from walkforward.errors import FoldFailed, WalkforwardError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -37,6 +39,16 @@ def handle_errors(func: F) -> F:
             if kwargs.get("debug"):
                 raise
             raise fail(str(exc)) from None
+        except FoldFailed as exc:
+            if kwargs.get("debug"):
+                raise
+            raise fail(str(exc), code=1) from None
+        except Cancelled as exc:
+            again = " ".join(shlex.quote(a) for a in sys.argv[1:] if a not in ("--overwrite", "--resume"))
+            err_console.print(
+                f"{exc}; finished folds are kept. Resume with: wf {again} --resume", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(EXIT_CANCELLED) from None
         except OSError as exc:
             if kwargs.get("debug"):
                 raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import data, run
+from cli import bench, compare, data, report, run
 
 app = typer.Typer(
     name="wf",
@@ -14,6 +14,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("run")(run.run)
+app.command("report")(report.report)
+app.command("bench")(bench.bench)
+app.command("compare")(compare.compare)
 app.add_typer(data.app, name="data")
 
 

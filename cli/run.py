@@ -28,6 +28,8 @@ SUMMARY = (
     ("n_days", "Days", "{:d}"),
 )
 
+PROFILE_TOP = 20  # functions `--profile` prints
+
 
 def fmt(value: Any, pattern: str) -> str:
     return "—" if value is None else pattern.format(value)
@@ -40,6 +42,16 @@ def summary_table(metrics: dict[str, Any]) -> Table:
     for key, label, pattern in SUMMARY:
         table.add_row(label, fmt(metrics["overall"].get(key), pattern))
     return table
+
+
+def print_profile(path: Path) -> None:
+    from rich.markup import escape
+
+    from walkforward.profiling import THREADS_NOTE, top_functions
+
+    console.print(f"[bold]profile:[/] {escape(str(path))} · top {PROFILE_TOP} functions by cumulative time")
+    console.print(f"note: {THREADS_NOTE}", highlight=False, soft_wrap=True)
+    console.print(top_functions(path, PROFILE_TOP), markup=False, highlight=False, soft_wrap=True)
 
 
 def build_config(config: Path | None, **overrides: Any):
@@ -72,10 +84,21 @@ def run(
     output_dir: Annotated[str | None, typer.Option(help="Where outputs are written.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     save_features: Annotated[bool, typer.Option("--save-features", help="Also write features.parquet.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run in --output-dir, skipping finished folds.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace a finished or interrupted run in --output-dir.")
+    ] = False,
+    profile: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", help="Run under cProfile: write DIR/profile.pstats, print the top 20 functions."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Run a walk-forward backtest and write predictions, trades, returns, importances and metrics."""
+    from walkforward.cancel import Cancellation
     from walkforward.runner import execute
 
     overrides: dict[str, Any] = {
@@ -102,6 +125,11 @@ def run(
         if model != base.model.kind:
             overrides["model.params"] = {}
     cfg = build_config(config, **overrides)
+    stats_path = None
+    if profile is not None:
+        from walkforward.profiling import profile_file, profiled
+
+        stats_path = profile_file(profile)  # created (or refused) before the run, not after it
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -114,10 +142,28 @@ def run(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result, info = execute(cfg, progress=progress, save_features=save_features)
+        try:
+            with Cancellation().signals_installed() as cancel:
+
+                def work() -> tuple[Any, dict[str, Any]]:
+                    return execute(
+                        cfg,
+                        progress=progress,
+                        save_features=save_features,
+                        resume=resume,
+                        overwrite=overwrite,
+                        cancel=cancel,
+                    )
+
+                result, info = work() if stats_path is None else profiled(work, stats_path)
+        except BaseException:
+            bar.live.transient = True  # an error is one line: leave no dead progress bar above it
+            raise
     if not quiet:
         n = len(result.folds)
         title = f"{cfg.engine} engine · {n} folds · {cfg.start_date}..{cfg.end_date} · {info['timings']['total']:.2f}s"
         console.print(f"[bold]{title}[/]")
         console.print(summary_table(result.metrics))
         console.print(f"outputs in {cfg.output_dir}")
+    if stats_path is not None:
+        print_profile(stats_path)

@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from walkforward.errors import WalkforwardError
 from walkforward.outputs import SORT_KEYS, TABLES
 
 DEFAULT_TOLERANCE = 1e-9
@@ -37,14 +38,18 @@ class Comparison:
 
 
 def _close(a: pl.Expr, b: pl.Expr, tol: float) -> pl.Expr:
-    both_null = a.is_null() & b.is_null()
-    near = (a - b).abs() <= tol * pl.max_horizontal(a.abs(), b.abs()) + ABS_FLOOR
-    return both_null | (a.is_not_null() & b.is_not_null() & near)
+    same = a.eq_missing(b)  # both null, both NaN, the same infinity, or equal
+    floor = ABS_FLOOR if tol > 0 else 0.0  # tolerance 0 means bitwise equal
+    near = (a - b).abs() <= tol * pl.max_horizontal(a.abs(), b.abs()) + floor
+    return same | (a.is_not_null() & b.is_not_null() & near)
 
 
 def compare_frames(name: str, a: pl.DataFrame, b: pl.DataFrame, tol: float, show: int = 5) -> TableDiff:
     if a.columns != b.columns:
         return TableDiff(name, False, f"columns differ: {a.columns} vs {b.columns}")
+    types = [f"{c} {a.schema[c]} vs {b.schema[c]}" for c in a.columns if a.schema[c] != b.schema[c]]
+    if types:
+        return TableDiff(name, False, f"column types differ: {', '.join(types)}")
     keys = [k for k in SORT_KEYS.get(name, ()) if k in a.columns]
     a, b = a.sort(keys), b.sort(keys)
     if a.height != b.height:
@@ -93,7 +98,7 @@ def compare_metrics(a: dict[str, Any], b: dict[str, Any], tol: float, show: int 
             and isinstance(x, int)
             and not isinstance(x, bool)
         ):
-            same = math.isclose(x, y, rel_tol=tol, abs_tol=ABS_FLOOR)
+            same = math.isclose(x, y, rel_tol=tol, abs_tol=ABS_FLOOR if tol > 0 else 0.0)
         else:
             same = x == y
         if not same:
@@ -111,9 +116,19 @@ def compare_metrics(a: dict[str, Any], b: dict[str, Any], tol: float, show: int 
 
 
 def compare_runs(run_a: str | Path, run_b: str | Path, tolerance: float = DEFAULT_TOLERANCE) -> Comparison:
-    """Compare the output tables and metrics.json of two run directories."""
-    out = Comparison()
+    """Compare the output tables and metrics.json of two run directories (of any engine and worker count).
+
+    A table missing from either run is a difference, not an error; a run directory that does not exist, or a
+    tolerance that is negative or not a number, is a WalkforwardError.
+    """
+    if not tolerance >= 0:  # also rejects NaN
+        raise WalkforwardError(f"tolerance must be a number >= 0, got {tolerance!r}; pass e.g. --tolerance 1e-9")
     a_dir, b_dir = Path(run_a), Path(run_b)
+    for run in (a_dir, b_dir):
+        if not run.is_dir():
+            what = "is not a directory" if run.exists() else "does not exist"
+            raise WalkforwardError(f"run dir {str(run)!r} {what}; pass the --output-dir of a `wf run`")
+    out = Comparison()
     for name in TABLES:
         pa, pb = a_dir / f"{name}.parquet", b_dir / f"{name}.parquet"
         missing = [str(p) for p in (pa, pb) if not p.exists()]

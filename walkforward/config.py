@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import os
 import zlib
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ WINDOWS = ("rolling", "expanding")
 ENGINES = ("polars", "legacy")
 PRICE_COLUMNS = ("close", "adj_close")
 UNIFIED_SYMBOL = "*"
+# what people may call an engine, for the hint of an unknown `engine` (difflib would suggest 'polars' for 'pandas')
+ENGINE_ALIASES = {"pandas": "legacy"}
 
 # Parameters each model kind accepts in `model.params` (besides `n_estimators`). LightGBM's own
 # determinism settings (`deterministic`, `force_row_wise`, `num_threads`, `seed`) are set by walkforward.
@@ -97,7 +100,7 @@ class Model:
     kind: str = "lightgbm"
     scope: str = "unified"
     warm_start: bool = False
-    params: tuple[tuple[str, Any], ...] = ()
+    params: tuple[tuple[str, Any], ...] = tuple(sorted(MODEL_DEFAULTS["lightgbm"].items()))  # as validation fills in
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -230,9 +233,15 @@ def _int(value: Any, name: str, minimum: int | None = None) -> int:
 
 
 def _float(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
     return float(value)
+
+
+def _text(value: Any, name: str) -> str:
+    if value is None or not str(value).strip():
+        raise ConfigError(f"{name} must be a non-empty string, got {value!r}")
+    return str(value)
 
 
 def _bool(value: Any, name: str) -> bool:
@@ -241,14 +250,17 @@ def _bool(value: Any, name: str) -> bool:
     return value
 
 
-def parse_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+def parse_choice(value: Any, name: str, choices: tuple[str, ...], aliases: dict[str, str] | None = None) -> str:
     if value not in choices:
-        hint = did_you_mean(str(value), choices)
+        alias = (aliases or {}).get(str(value))
+        hint = f" Did you mean: {alias!r}?" if alias else did_you_mean(str(value), choices)
         raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}.{hint}")
     return value
 
 
 def parse_date(value: Any, name: str) -> dt.date:
+    if isinstance(value, dt.datetime):  # a datetime is a date too, but does not compare with one
+        return value.date()
     if isinstance(value, dt.date):
         return value
     try:
@@ -336,9 +348,9 @@ def _build(raw: dict[str, Any]) -> Config:
     get = raw.get
     n_jobs = get("n_jobs", d.n_jobs)
     cfg = Config(
-        data_dir=str(get("data_dir", d.data_dir)),
+        data_dir=_text(get("data_dir", d.data_dir), "data_dir"),
         assets=parse_symbols(get("assets", list(d.assets)), "assets"),
-        benchmark=str(get("benchmark", d.benchmark)),
+        benchmark=_text(get("benchmark", d.benchmark), "benchmark").strip(),
         start_date=parse_date(get("start_date", d.start_date), "start_date"),
         end_date=parse_date(get("end_date", d.end_date), "end_date"),
         fold_length=_int(get("fold_length", d.fold_length), "fold_length", 1),
@@ -352,9 +364,9 @@ def _build(raw: dict[str, Any]) -> Config:
         strategy=_strategy(get("strategy", {})),
         annualization=_float(get("annualization", d.annualization), "annualization"),
         seed=_int(get("seed", d.seed), "seed", 0),
-        engine=parse_choice(get("engine", d.engine), "engine", ENGINES),
+        engine=parse_choice(get("engine", d.engine), "engine", ENGINES, ENGINE_ALIASES),
         n_jobs=None if n_jobs is None else _int(n_jobs, "n_jobs", 1),
-        output_dir=str(get("output_dir", d.output_dir)),
+        output_dir=_text(get("output_dir", d.output_dir), "output_dir"),
     )
     if cfg.start_date > cfg.end_date:
         raise ConfigError(f"start_date {cfg.start_date} is after end_date {cfg.end_date}; swap them or fix one")

@@ -1,34 +1,38 @@
 """The Polars engine: one lazy plan for the features of every asset, folds as row offsets into one contiguous
-matrix, models fitted on a thread pool, a vectorised backtest. Implements docs/methodology.md.
+matrix, models fitted on an executor (a thread pool by default), a vectorised backtest. Implements
+docs/methodology.md.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from walkforward import backtest, folds, metrics, models
-from walkforward.config import UNIFIED_SYMBOL, Config, seed_for
+from walkforward.cancel import Cancellation
+from walkforward.checkpoints import Checkpoints, TaskResult
+from walkforward.config import UNIFIED_SYMBOL, Config
 from walkforward.data.store import ensure_store, scan
-from walkforward.errors import DataError
-from walkforward.execution import run_chains
+from walkforward.errors import DataError, FoldFailed, WalkforwardError
+from walkforward.execution import TaskFailed, run_chains
 from walkforward.features import feature_plan
+from walkforward.job import FoldJob, Matrix, load_model
 from walkforward.outputs import EngineResult
 
 Progress = Callable[[int, int], None]
+Task = tuple[int, str]
 
 
 class Timer(dict):
     """Accumulates wall seconds per stage: `with timer("fit"): ...`."""
 
     @contextmanager
-    def __call__(self, stage: str):
+    def __call__(self, stage: str) -> Iterator[None]:
         t0 = time.perf_counter()
         try:
             yield
@@ -36,39 +40,10 @@ class Timer(dict):
             self[stage] = self.get(stage, 0.0) + time.perf_counter() - t0
 
 
-@dataclass(frozen=True)
-class Matrix:
-    """Every asset's rows sorted by (date, symbol): one contiguous feature matrix and its columns."""
-
-    X: np.ndarray  # (n, n_features) float64, C-contiguous, NaN = missing
-    y: np.ndarray  # (n,) target, NaN = missing
-    dates: np.ndarray  # datetime64[D]
-    label_end: np.ndarray  # datetime64[D], NaT where the label does not exist
-    symbol: np.ndarray  # (n,) int32 code into `symbols`
-    symbols: tuple[str, ...]
-    complete: np.ndarray  # (n,) bool: every feature present
-
-    @classmethod
-    def from_frame(cls, frame: pl.DataFrame, feature_names: tuple[str, ...]) -> Matrix:
-        symbols = tuple(sorted(frame["symbol"].unique().to_list()))
-        codes = frame["symbol"].cast(pl.Enum(symbols)).to_physical().to_numpy().astype(np.int32)
-        X = np.ascontiguousarray(frame.select(feature_names).to_numpy(), dtype=np.float64)
-        return cls(
-            X=X,
-            y=frame["target"].to_numpy().astype(np.float64),
-            dates=frame["date"].to_numpy().astype("datetime64[D]"),
-            label_end=frame["label_end"].to_numpy().astype("datetime64[D]"),
-            symbol=codes,
-            symbols=symbols,
-            complete=~np.isnan(X).any(axis=1),
-        )
-
-
-def load_features(config: Config, timer: Timer) -> tuple[pl.DataFrame, str]:
+def load_features(config: Config, timer: Timer, fingerprint: str | None = None) -> tuple[pl.DataFrame, str]:
     """Convert the CSVs to Parquet if needed, then collect the one feature plan."""
     with timer("load"):
-        models.import_model_library(config.model.kind)
-        path, fingerprint = ensure_store(config.data_dir, config.symbols, config.price_column)
+        path, fingerprint = ensure_store(config.data_dir, config.symbols, config.price_column, fingerprint)
         prices = scan(path).filter(pl.col("symbol").is_in(list(config.symbols)))
     with timer("features"):
         frame = feature_plan(prices, config).collect()
@@ -82,127 +57,71 @@ def _check_panel(frame: pl.DataFrame, config: Config) -> None:
         raise DataError(f"no rows for {', '.join(missing)} in {config.data_dir}; check the CSV files")
 
 
-def run(config: Config, *, progress: Progress | None = None, save_features: bool = False) -> EngineResult:
+def plan_tasks(config: Config, n_folds: int) -> tuple[list[Task], list[list[Task]]]:
+    """Every (fold, symbol) task, and the chains they run in: one per model when warm-starting, else one each."""
+    symbols = config.assets if config.model.scope == "per_asset" else (UNIFIED_SYMBOL,)
+    tasks = sorted((f, s) for s in symbols for f in range(n_folds))
+    if config.model.warm_start:
+        return tasks, [[(f, s) for f in range(n_folds)] for s in symbols]
+    return tasks, [[t] for t in tasks]
+
+
+def run(
+    config: Config,
+    *,
+    progress: Progress | None = None,
+    save_features: bool = False,
+    checkpoints: Checkpoints | None = None,
+    cancel: Cancellation | None = None,
+    fingerprint: str | None = None,
+) -> EngineResult:
+    """Run the walk-forward; with `checkpoints`, skip the tasks they hold and save each new one as it finishes."""
     timer = Timer()
-    frame, fingerprint = load_features(config, timer)
+    with timer("import"):  # start-up: the model library, before the pool's threads exist
+        models.import_model_library(config.model.kind)
+    frame, fingerprint = load_features(config, timer, fingerprint)
     with timer("validate"):
         _check_panel(frame, config)
     with timer("features"):
         m = Matrix.from_frame(frame, config.feature_names)
         bench_dates = m.dates[m.symbol == m.symbols.index(config.benchmark)]
         splitter = folds.WalkForwardSplit(
-            config.fold_length,
-            step_size=config.step_size,
-            embargo=config.embargo,
-            window=config.window,
+            config.fold_length, step_size=config.step_size, embargo=config.embargo, window=config.window
         )
         fold_list = splitter.folds(bench_dates, config.start_date, config.end_date)
         off = folds.offsets(fold_list, m.dates)
         traded = np.isin(np.asarray(m.symbols), config.assets)[m.symbol]
 
-    n_folds = len(fold_list)
-    scope_symbols = config.assets if config.model.scope == "per_asset" else (UNIFIED_SYMBOL,)
-    tasks = [(f, s) for s in scope_symbols for f in range(n_folds)]
-    if config.model.warm_start:
-        chains = [[(f, s) for f in range(n_folds)] for s in scope_symbols]
-    else:
-        chains = [[t] for t in sorted(tasks)]
-    kind, params = config.model.kind, config.model.params_dict
-    fit_seconds: dict[tuple[int, str], float] = {}
-
-    def rows_of(task: tuple[int, str], lo: int, hi: int) -> np.ndarray:
-        sl = slice(lo, hi)
-        keep = traded[sl].copy()
-        if task[1] != UNIFIED_SYMBOL:
-            keep &= m.symbol[sl] == m.symbols.index(task[1])
-        return keep
-
-    def work(task: tuple[int, str], previous: Any) -> tuple[Any, Any]:
-        f, symbol = task
-        (a, b), (c, d) = off.train[f], off.test[f]
-        train = rows_of(task, a, b) & m.complete[a:b] & ~np.isnan(m.y[a:b])
-        train &= m.label_end[a:b] < off.test_lo[f]  # purge: label ends before the test window
-        test = rows_of(task, c, d) & m.complete[c:d]
-        if not train.any():
-            fd = fold_list[f]
-            raise DataError(
-                f"fold {f} (train {fd.train_start}..{fd.train_end}, assets {symbol}) has no complete "
-                "training rows; raise --fold-length or move --start-date later"
-            )
-        t0 = time.perf_counter()
-        model = models.fit(
-            kind,
-            params,
-            m.X[a:b][train],
-            m.y[a:b][train],
-            seed=seed_for(config.seed, f, symbol),
-            init_model=previous,
-        )
-        t1 = time.perf_counter()
-        pred = models.predict(kind, model, m.X[c:d][test])
-        fit_seconds[task] = (t1 - t0, time.perf_counter() - t1)
-        return model, (np.flatnonzero(test) + c, pred, models.importance(kind, model))
-
-    done = [0]
-
-    def on_done(task: tuple[int, str]) -> None:
-        done[0] += 1
-        if progress is not None:
-            progress(done[0], len(tasks))
-
+    tasks, chains = plan_tasks(config, len(fold_list))
+    job = FoldJob(
+        matrix=m,
+        offsets=off,
+        folds=tuple(fold_list),
+        traded=traded,
+        kind=config.model.kind,
+        params=config.model.params,
+        seed=config.seed,
+        keep_models=config.model.warm_start and checkpoints is not None,
+    )
     with timer("fit"):
-        results = run_chains(chains, work, n_jobs=config.resolved_n_jobs, on_done=on_done)
-    fit_total = sum(v[0] for v in fit_seconds.values())
-    pred_total = sum(v[1] for v in fit_seconds.values())
-    # split the pool's wall time between fit and predict by their shares of model time
-    wall = timer.pop("fit")
-    share = fit_total / (fit_total + pred_total) if fit_total + pred_total > 0 else 1.0
-    timer["fit"], timer["predict"] = wall * share, wall * (1 - share)
+        results = fit_all(config, job, tasks, chains, progress, checkpoints, cancel)
+    model_wall = timer.pop("fit")  # the pool's wall time, split between fit and predict by their model time
+    fit_s = sum(r.fit_seconds for r in results.values())
+    pred_s = sum(r.predict_seconds for r in results.values())
+    share = fit_s / (fit_s + pred_s) if fit_s + pred_s > 0 else 1.0
+    timer["fit"], timer["predict"] = model_wall * share, model_wall * (1 - share)
 
-    with timer("backtest"):
-        prediction = np.full(len(m.dates), np.nan)
-        for idx, pred, _ in results.values():
-            prediction[idx] = pred
-        test_rows = np.zeros(len(m.dates), dtype=bool)
-        for c, d in off.test:
-            test_rows[c:d] = True
-        test_rows &= traded
-        fold_id = np.searchsorted(off.test_lo, m.dates, side="right") - 1
-        test = (
-            frame.select("symbol", "date", "target", "next_ret", "next_date")
-            .with_columns(
-                pl.Series("fold", fold_id, dtype=pl.Int32),
-                pl.Series("prediction", prediction).fill_nan(None),
-            )
-            .filter(pl.Series(test_rows))
-        )
-        bt = backtest.run_backtest(test, config.strategy, len(config.assets))
-        importance = _importance_table(results, config.feature_names)
     fold_info = [f.describe() for f in fold_list]
+    with timer("backtest"):
+        bt = backtest.run_backtest(gather_test_rows(m, off, traded, results), config.strategy, len(config.assets))
+        tables = {
+            "predictions": backtest.predictions_table(bt).to_arrow(),
+            "trades": backtest.trades_table(bt).to_arrow(),
+            "returns": backtest.returns_table(bt).to_arrow(),
+            "feature_importance": importance_table(results, config.feature_names).to_arrow(),
+        }
     with timer("metrics"):
-        asset_rows = bt.rows.select(
-            "fold",
-            "symbol",
-            "date",
-            "return",
-            "exposure",
-            (pl.col("traded") + pl.col("exit")).alias("traded"),
-        )
-        mets = metrics.compute_metrics(
-            bt.portfolio,
-            asset_rows,
-            bt.rows,
-            bt.trades,
-            fold_info,
-            config.assets,
-            config.annualization,
-        )
-    tables = {
-        "predictions": bt.rows.select("fold", "symbol", "date", "prediction", "target", "position").to_arrow(),
-        "trades": bt.trades.to_arrow(),
-        "returns": bt.returns.to_arrow(),
-        "feature_importance": importance.to_arrow(),
-    }
+        mets = metrics.compute_metrics(bt, fold_info, config.assets, config.annualization)
     feats = None
     if save_features:
         assets = pl.col("symbol").is_in(list(config.assets))
@@ -214,10 +133,87 @@ def run(config: Config, *, progress: Progress | None = None, save_features: bool
         timings=dict(timer),
         features=feats,
         fingerprint=fingerprint,
+        model_cpu_seconds=sum(r.cpu_seconds for r in results.values()),
     )
 
 
-def _importance_table(results: dict[tuple[int, str], Any], names: tuple[str, ...]) -> pl.DataFrame:
+def fit_all(
+    config: Config,
+    job: FoldJob,
+    tasks: list[Task],
+    chains: list[list[Task]],
+    progress: Progress | None,
+    checkpoints: Checkpoints | None,
+    cancel: Cancellation | None,
+) -> dict[Task, TaskResult]:
+    """Fit every task not already checkpointed; checkpoint each as it finishes."""
+    done: dict[Task, TaskResult] = {}
+    start_models: dict[int, Any] = {}
+    if checkpoints is not None:
+        done = checkpoints.load(tasks)
+        remaining = []
+        for chain in chains:
+            k = 0
+            while k < len(chain) and chain[k] in done:
+                k += 1
+            if k and k < len(chain) and config.model.warm_start:
+                state = checkpoints.model_state(chain[k - 1])
+                if state is None:  # checkpoint without its model: refit the chain
+                    k = 0
+                else:
+                    start_models[len(remaining)] = load_model(config.model.kind, state)
+            remaining.append(chain[k:])
+        chains = remaining
+    count = [len(done)]
+    if progress is not None:
+        progress(count[0], len(tasks))
+
+    def on_done(task: Task, payload: tuple[TaskResult, bytes | None], model: Any) -> None:  # noqa: ARG001
+        result, state = payload
+        if checkpoints is not None:
+            checkpoints.save(task, result, state)
+        count[0] += 1
+        if progress is not None:
+            progress(count[0], len(tasks))
+
+    try:
+        new = run_chains(
+            chains, job, n_jobs=config.resolved_n_jobs, on_done=on_done, cancel=cancel, start_models=start_models
+        )
+    except TaskFailed as exc:
+        if isinstance(exc.error, WalkforwardError):  # bad input found inside a fold: already names it
+            raise exc.error from None
+        f, symbol = exc.task
+        fold = job.folds[f]
+        raise FoldFailed(
+            f"fold {f} (train {fold.train_start}..{fold.train_end}, test {fold.test_start}..{fold.test_end}, "
+            f"assets {'all' if symbol == UNIFIED_SYMBOL else symbol}) failed: {exc}; finished folds are kept, "
+            "fix the cause and rerun with --resume"
+        ) from exc.error
+    done.update({t: payload[0] for t, payload in new.items()})
+    return done
+
+
+def gather_test_rows(m: Matrix, off: folds.FoldOffsets, traded: np.ndarray, results: dict[Task, TaskResult]):
+    """Every traded asset's test-window rows, with its fold and its prediction (NaN where none)."""
+    prediction = np.full(len(m.dates), np.nan)
+    for r in results.values():
+        prediction[r.rows] = r.prediction
+    rows = np.concatenate([np.arange(c, d) for c, d in off.test])
+    rows = rows[traded[rows]]
+    return backtest.TestRows(
+        fold=(np.searchsorted(off.test_lo, m.dates[rows], side="right") - 1).astype(np.int32),
+        symbol=m.symbol[rows],
+        date=m.dates[rows],
+        prediction=prediction[rows],
+        target=m.y[rows],
+        next_ret=m.next_ret[rows],
+        next_date=m.next_date[rows],
+        symbols=m.symbols,
+    )
+
+
+def importance_table(results: dict[Task, TaskResult], names: tuple[str, ...]) -> pl.DataFrame:
     keys = sorted(results)
     k = len(names)
     return pl.DataFrame(
@@ -225,6 +221,6 @@ def _importance_table(results: dict[tuple[int, str], Any], names: tuple[str, ...
             "fold": np.repeat([f for f, _ in keys], k).astype(np.int32),
             "symbol": np.repeat([s for _, s in keys], k),
             "feature": np.tile(np.asarray(names, dtype=object), len(keys)),
-            "importance": np.concatenate([results[t][2] for t in keys]) if keys else [],
+            "importance": np.concatenate([results[t].importance for t in keys]) if keys else np.array([]),
         }
     )

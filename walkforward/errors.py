@@ -17,6 +17,10 @@ class DataError(WalkforwardError):
     """The input data is missing, malformed or too short."""
 
 
+class FoldFailed(RuntimeError):
+    """A fold's model raised; the message names the fold's dates and assets. Finished folds are checkpointed."""
+
+
 def did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
     """Return ' Did you mean: X?' for the closest known name, or '' when nothing is close."""
     match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)

@@ -1,7 +1,7 @@
-"""Performance and prediction metrics (docs/methodology.md §5) as Polars aggregation expressions.
+"""Performance and prediction metrics (docs/methodology.md §5), from the backtest's arrays.
 
-The same expressions serve every level: `group_by("fold")` for per-fold, `group_by("symbol")` for per-asset
-and a plain `select` for overall. A metric whose denominator is zero or undefined is null.
+One function per kind of metric, applied to contiguous slices: overall, per fold (the portfolio rows are sorted by
+fold) and per asset (rows re-sorted by symbol once). A metric whose denominator is zero or undefined is None.
 """
 
 from __future__ import annotations
@@ -9,95 +9,127 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import polars as pl
+import numpy as np
 
+from walkforward.backtest import Backtest
 from walkforward.outputs import METRIC_NAMES
 
 METRICS = METRIC_NAMES
 
 
-def _safe_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
-    return pl.when(den.is_not_null() & (den != 0)).then(num / den)
+def _div(num: float, den: float) -> float | None:
+    if den == 0 or not math.isfinite(den) or not math.isfinite(num):
+        return None
+    out = num / den
+    return float(out) if math.isfinite(out) else None
 
 
-def return_metrics(annualization: float) -> list[pl.Expr]:
-    """Aggregations over columns `return`, `exposure`, `traded` of one group's daily rows in date order."""
-    r, n = pl.col("return"), pl.len()
+def return_metrics(r: np.ndarray, exposure: np.ndarray, traded: np.ndarray, annualization: float) -> dict[str, Any]:
+    """Every return-series metric of one series (rows in date order)."""
+    n = len(r)
+    out: dict[str, Any] = dict.fromkeys(METRICS)
+    out["n_days"] = n
+    if n == 0:
+        return out
+    growth = float(np.prod(1.0 + r))
     root = math.sqrt(annualization)
-    growth = (1.0 + r).product()
-    total = growth - 1.0
-    cagr = pl.when((growth > 0) & (n > 0)).then(growth.pow(annualization / n) - 1.0)
-    std = r.std(ddof=1)
-    downside = (r.clip(upper_bound=0.0) ** 2).mean().sqrt()
-    equity = (1.0 + r).cum_prod()
-    drawdown = (equity / pl.max_horizontal(equity.cum_max(), pl.lit(1.0)) - 1.0).min()
-    max_dd = pl.min_horizontal(drawdown, pl.lit(0.0))
-    active = pl.col("exposure") > 0
-    return [
-        total.alias("total_return"),
-        cagr.alias("cagr"),
-        (std * root).alias("volatility"),
-        (_safe_div(r.mean(), std) * root).alias("sharpe"),
-        (_safe_div(r.mean(), downside) * root).alias("sortino"),
-        max_dd.alias("max_drawdown"),
-        _safe_div(cagr, max_dd.abs()).alias("calmar"),
-        _safe_div((r.filter(active) > 0).sum(), active.sum()).alias("hit_rate"),
-        pl.col("traded").mean().alias("turnover"),
-        pl.col("exposure").mean().alias("exposure"),
-        n.alias("n_days"),
-    ]
-
-
-def prediction_metrics() -> list[pl.Expr]:
-    """IC (Spearman, average ranks) and directional accuracy over rows with prediction and target."""
-    both = pl.col("prediction").is_not_null() & pl.col("target").is_not_null()
-    p, t = pl.col("prediction").filter(both), pl.col("target").filter(both)
-    ic = pl.corr(p.rank("average"), t.rank("average"))
-    ic = pl.when(both.sum() >= 2).then(ic.fill_nan(None))
-    return [
-        ic.alias("ic"),
-        _safe_div((p.sign() == t.sign()).sum(), both.sum()).alias("directional_accuracy"),
-    ]
-
-
-def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts with NaN/inf turned into None."""
-    out = []
-    for row in frame.to_dicts():
-        out.append({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()})
+    cagr = growth ** (annualization / n) - 1.0 if growth > 0 else None
+    mean = float(np.mean(r))
+    std = float(np.std(r, ddof=1)) if n > 1 else None
+    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2)))
+    equity = np.cumprod(1.0 + r)
+    max_dd = min(0.0, float(np.min(equity / np.maximum(np.maximum.accumulate(equity), 1.0) - 1.0)))
+    active = exposure > 0
+    sharpe = _div(mean, std) if std is not None else None
+    sortino = _div(mean, downside)
+    out.update(
+        total_return=growth - 1.0,
+        cagr=cagr,
+        volatility=std * root if std is not None else None,
+        sharpe=sharpe * root if sharpe is not None else None,
+        sortino=sortino * root if sortino is not None else None,
+        max_drawdown=max_dd,
+        calmar=_div(cagr, abs(max_dd)) if cagr is not None else None,
+        hit_rate=_div(float(np.sum(r[active] > 0)), float(np.sum(active))),
+        turnover=float(np.mean(traded)),
+        exposure=float(np.mean(exposure)),
+    )
     return out
 
 
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties given their average rank (scipy's rankdata 'average')."""
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(1, len(x) + 1)
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    return (np.bincount(inverse, weights=ranks) / counts)[inverse]
+
+
+def prediction_metrics(prediction: np.ndarray, target: np.ndarray) -> dict[str, Any]:
+    """IC (Spearman, average ranks) and directional accuracy over rows with both."""
+    both = ~np.isnan(prediction) & ~np.isnan(target)
+    p, t = prediction[both], target[both]
+    ic = None
+    if len(p) >= 2:
+        rp, rt = average_ranks(p) - (len(p) + 1) / 2, average_ranks(t) - (len(t) + 1) / 2
+        ic = _div(float(np.sum(rp * rt)), math.sqrt(float(np.sum(rp * rp)) * float(np.sum(rt * rt))))
+    accuracy = _div(float(np.sum(np.sign(p) == np.sign(t))), float(len(p)))
+    return {"ic": ic, "directional_accuracy": accuracy}
+
+
+def _segments(keys: np.ndarray) -> list[tuple[Any, slice]]:
+    """(key, slice) of each run of equal values in a sorted array."""
+    if len(keys) == 0:
+        return []
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    ends = np.append(starts[1:], len(keys))
+    return [(keys[s].item(), slice(s, e)) for s, e in zip(starts, ends, strict=True)]
+
+
 def compute_metrics(
-    portfolio: pl.DataFrame,
-    asset_rows: pl.DataFrame,
-    predictions: pl.DataFrame,
-    trades: pl.DataFrame,
-    folds: list[dict[str, Any]],
-    assets: tuple[str, ...],
-    annualization: float,
+    bt: Backtest, folds: list[dict[str, Any]], assets: tuple[str, ...], annualization: float
 ) -> dict[str, Any]:
     """metrics.json: overall (portfolio), per fold (portfolio of the fold), per asset (the asset's rows)."""
-    ret = return_metrics(annualization)
-    pred = prediction_metrics()
+    pf, rows, trades = bt.portfolio, bt.rows, bt.trades
 
-    def level(keys: list[str]) -> pl.DataFrame:
-        series = portfolio if keys != ["symbol"] else asset_rows
-        by = keys or [pl.lit(0).alias("_all")]
-        names = [k for k in keys] or ["_all"]
-        a = series.sort(*names, "date") if keys else series.sort("fold", "date")
-        a = a.group_by(by, maintain_order=True).agg(ret)
-        b = predictions.group_by(by).agg(pred)
-        c = trades.group_by(by).agg(pl.len().alias("n_trades"))
-        out = a.join(b, on=names, how="left").join(c, on=names, how="left")
-        return out.with_columns(pl.col("n_trades").fill_null(0))
+    def level(pr: slice | np.ndarray, r, e, t, n_trades: int) -> dict[str, Any]:  # noqa: ANN001
+        out = return_metrics(r, e, t, annualization)
+        out.update(prediction_metrics(rows.prediction[pr], rows.target[pr]))
+        out["n_trades"] = n_trades
+        return {m: out[m] for m in METRICS}
 
-    overall = _rows(level([]).select(METRICS))[0]
-    per_fold_rows = {r["fold"]: r for r in _rows(level(["fold"]).select("fold", *METRICS))}
+    everything = slice(None)
+    overall = level(everything, pf["return"], pf["exposure"], pf["traded"], len(trades["fold"]))
+
+    fold_trades = np.bincount(trades["fold"], minlength=len(folds))
+    fold_rows = dict(_segments(rows.fold))  # rows are sorted by (fold, symbol, date)
     per_fold = []
-    for f in folds:
-        row = per_fold_rows.get(f["fold"], {})
-        per_fold.append({**f, **{m: row.get(m) for m in METRICS}})
-    per_asset_rows = {r["symbol"]: r for r in _rows(level(["symbol"]).select("symbol", *METRICS))}
-    per_asset = {s: {m: per_asset_rows.get(s, {}).get(m) for m in METRICS} for s in assets}
+    for info in folds:
+        i = info["fold"]
+        days = pf["fold"] == i
+        pr = fold_rows.get(i, slice(0, 0))
+        per_fold.append(
+            {
+                **info,
+                **level(
+                    pr,
+                    pf["return"][days],
+                    pf["exposure"][days],
+                    pf["traded"][days],
+                    int(fold_trades[i]) if i < len(fold_trades) else 0,
+                ),
+            }
+        )
+
+    by_asset = np.lexsort((rows.date, rows.fold, rows.symbol))
+    sym_trades = np.bincount(trades["symbol"], minlength=len(rows.symbols))
+    per_asset_rows = {}
+    for code, sl in _segments(rows.symbol[by_asset]):
+        idx = by_asset[sl]
+        per_asset_rows[rows.symbols[code]] = level(
+            idx, bt.asset_return[idx], bt.exposure[idx], bt.traded[idx], int(sym_trades[code])
+        )
+    empty = level(slice(0, 0), np.array([]), np.array([]), np.array([]), 0)
+    per_asset = {s: per_asset_rows.get(s, empty) for s in assets}
     return {"overall": overall, "per_fold": per_fold, "per_asset": per_asset}

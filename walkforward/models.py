@@ -6,40 +6,36 @@ Model libraries are imported on first use, so a LightGBM run never imports sciki
 from __future__ import annotations
 
 import copy
+import importlib
 import sys
 from typing import Any
 
 import numpy as np
 
-
 # lightgbm's package imports scikit-learn, pandas and dask at import time, for its scikit-learn estimators and
-# DataFrame inputs. walkforward only calls `lightgbm.train` on numpy arrays, so it imports lightgbm with those three
-# hidden: start-up drops from ~0.9 s to ~0.1 s and the Polars path never loads pandas or scikit-learn.
-_HIDDEN_FROM_LIGHTGBM = ("sklearn", "pandas", "dask", "distributed")
+# DataFrame inputs, and scikit-learn imports pandas. walkforward gives them numpy arrays only, so it imports them
+# with those hidden: start-up drops from ~0.9 s to ~0.1 s and the Polars path never loads pandas.
+_HIDDEN = {"lightgbm": ("sklearn", "pandas", "dask", "distributed"), "sklearn.ensemble": ("pandas",)}
 
 
-def import_lightgbm() -> Any:
-    """Import lightgbm without letting it pull in scikit-learn, pandas or dask (unless they are loaded already)."""
-    if "lightgbm" in sys.modules:
-        return sys.modules["lightgbm"]
-    hidden = [name for name in _HIDDEN_FROM_LIGHTGBM if name not in sys.modules]
+def import_hiding(module: str) -> Any:
+    """Import `module` while the optional packages it would pull in are hidden (unless already loaded)."""
+    if module in sys.modules:
+        return sys.modules[module]
+    hidden = [name for name in _HIDDEN.get(module, ()) if name not in sys.modules]
     for name in hidden:
         sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
     try:
-        import lightgbm
+        return importlib.import_module(module)
     finally:
         for name in hidden:
             if sys.modules.get(name, 0) is None:
                 del sys.modules[name]
-    return lightgbm
 
 
 def import_model_library(kind: str) -> None:
     """Import what `kind` needs up front, outside the fit timer and before worker threads start."""
-    if kind == "lightgbm":
-        import_lightgbm()
-    else:
-        import sklearn.ensemble  # noqa: F401
+    import_hiding("lightgbm" if kind == "lightgbm" else "sklearn.ensemble")
 
 
 def lightgbm_params(params: dict[str, Any], seed: int) -> tuple[dict[str, Any], int]:
@@ -68,14 +64,13 @@ def fit(
 ) -> Any:
     """Fit a model of `kind` on (X, y); with `init_model`, continue it (warm start)."""
     if kind == "lightgbm":
-        lgb = import_lightgbm()
+        lgb = import_hiding("lightgbm")
         lgb_params, rounds = lightgbm_params(params, seed)
         data = lgb.Dataset(X, label=y, free_raw_data=True)
         return lgb.train(lgb_params, data, num_boost_round=rounds, init_model=init_model)
     if kind == "random_forest":
         if init_model is None:
-            from sklearn.ensemble import RandomForestRegressor
-
+            RandomForestRegressor = import_hiding("sklearn.ensemble").RandomForestRegressor  # noqa: N806
             model = RandomForestRegressor(**params, random_state=seed, n_jobs=1)
         else:
             model = copy.deepcopy(init_model)

@@ -10,7 +10,9 @@ import json
 import math
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,24 +104,56 @@ def conform(name: str, table: pa.Table) -> pa.Table:
     return table.take(order).combine_chunks()
 
 
+class _Writes:
+    """Atomic writes in flight, so an abort can wait for them and leave no temporary file behind."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.in_flight = 0
+        self.refused = False
+
+
+_WRITES = _Writes()
+
+
+def refuse_writes(wait_seconds: float) -> None:
+    """Refuse new atomic writes and wait (up to `wait_seconds`) for those in flight to finish or clean up."""
+    with _WRITES.cond:
+        _WRITES.refused = True
+        _WRITES.cond.wait_for(lambda: _WRITES.in_flight == 0, timeout=wait_seconds)
+
+
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Call `write(tmp_path)` on a temporary file next to `path`, fsync it, then rename it over `path`."""
+    """Call `write(tmp_path)` on a temporary file next to `path`, fsync it, then rename it over `path`.
+
+    Readers see the old file or the new one, never a partial one; a failure removes the temporary file.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    with _WRITES.cond:
+        if _WRITES.refused:
+            raise RuntimeError(f"not writing {path}: the run is aborting")
+        _WRITES.in_flight += 1
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        os.chmod(tmp, 0o644)
         write(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    finally:
+        with _WRITES.cond:
+            _WRITES.in_flight -= 1
+            _WRITES.cond.notify_all()
 
 
 def write_table(path: Path, table: pa.Table) -> None:
-    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="snappy"))
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -154,11 +188,17 @@ def write_outputs(
     """Write every table (conformed) and metrics.json into `out_dir` (run.json is written last, by the runner)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    conformed = {name: conform(name, table) for name, table in tables.items()}
-    for name, table in conformed.items():
+
+    def write(name: str) -> pa.Table:
+        table = conform(name, tables[name])
         write_table(out / f"{name}.parquet", table)
-    write_json(out / "metrics.json", metrics)
-    return conformed
+        return table
+
+    # pyarrow encodes and fsync waits without the GIL: the files are written side by side
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="wf-write") as pool:
+        futures = {name: pool.submit(write, name) for name in tables}
+        write_json(out / "metrics.json", metrics)
+        return {name: f.result() for name, f in futures.items()}
 
 
 @dataclass
@@ -176,3 +216,4 @@ class EngineResult:
     timings: dict[str, float] = field(default_factory=dict)
     features: pa.Table | None = None
     fingerprint: str | None = None
+    model_cpu_seconds: float | None = None  # CPU seconds inside model fit + predict, all threads

@@ -15,20 +15,31 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from walkforward.cancel import Cancellation
+from walkforward.checkpoints import Checkpoints
 from walkforward.config import Config, available_cores
+from walkforward.data.store import fingerprint as data_fingerprint
 from walkforward.errors import ConfigError
 from walkforward.outputs import EngineResult, conform, write_json, write_outputs, write_table
 
 PACKAGES = ("walkforward", "polars", "numpy", "pandas", "lightgbm", "scikit-learn", "pyarrow")
 
 
+MODULES = {"scikit-learn": "sklearn"}
+
+
 def package_versions() -> dict[str, str | None]:
+    """Versions of the packages a run may use: from the loaded module when it is loaded (fast), else metadata."""
     out: dict[str, str | None] = {}
     for name in PACKAGES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
+        module = sys.modules.get(MODULES.get(name, name))
+        version = getattr(module, "__version__", None)
+        if version is None:
+            try:
+                version = importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                version = None
+        out[name] = version
     return out
 
 
@@ -55,17 +66,35 @@ def execute(
     *,
     progress: Callable[[int, int], None] | None = None,
     save_features: bool = False,
+    resume: bool = False,
+    overwrite: bool = False,
+    cancel: Cancellation | None = None,
 ) -> tuple[EngineResult, dict[str, Any]]:
-    """Run the configured engine and write its outputs; return the result and run.json's contents."""
-    out = check_output_dir(config.output_dir)
-    t0 = time.perf_counter()
-    result = engine_module(config.engine).run(config, progress=progress, save_features=save_features)
-    t_write = time.perf_counter()
-    fingerprint = result.fingerprint
-    if fingerprint is None:
-        from walkforward.data.store import fingerprint as data_fingerprint
+    """Run the configured engine and write its outputs; return the result and run.json's contents.
 
-        fingerprint = data_fingerprint(config.data_dir, config.symbols)
+    A directory holding a finished or interrupted run is refused unless `overwrite` (start over) or `resume`
+    (skip the folds its checkpoints hold; the config and data must be the same). The Polars engine checkpoints
+    every fold as it finishes; `cancel` stops it between folds (raising `Cancelled`).
+    """
+    t0 = time.perf_counter()
+    out = check_output_dir(config.output_dir)
+    if resume and config.engine == "legacy":
+        raise ConfigError("--resume needs the polars engine: the legacy engine keeps no fold checkpoints")
+    fingerprint = data_fingerprint(config.data_dir, config.symbols)
+    checkpoints = Checkpoints(out)
+    checkpoints.prepare(config, fingerprint, resume=resume, overwrite=overwrite)
+    if config.engine == "legacy":
+        result = engine_module("legacy").run(config, progress=progress, save_features=save_features)
+    else:
+        result = engine_module("polars").run(
+            config,
+            progress=progress,
+            save_features=save_features,
+            checkpoints=checkpoints,
+            cancel=cancel,
+            fingerprint=fingerprint,
+        )
+    t_write = time.perf_counter()
     if save_features and result.features is not None:
         write_table(out / "features.parquet", conform("features", result.features))
     info = {
@@ -84,5 +113,9 @@ def execute(
     timings["write"] = time.perf_counter() - t_write
     timings["total"] = time.perf_counter() - t0
     info["timings"] = timings
-    write_json(out / "run.json", info)
+    # single-threaded engines (legacy) spend their fit and predict stages on one core
+    model_cpu = result.model_cpu_seconds
+    info["model_cpu_seconds"] = model_cpu if model_cpu is not None else timings["fit"] + timings["predict"]
+    write_json(out / "run.json", info)  # last: its presence marks a finished run
+    checkpoints.finish()
     return result, info

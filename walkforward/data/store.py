@@ -87,11 +87,17 @@ def _convert(
 
 
 def ensure_store(
-    data_dir: str | os.PathLike[str], symbols: Iterable[str], price_column: str = "close"
+    data_dir: str | os.PathLike[str],
+    symbols: Iterable[str],
+    price_column: str = "close",
+    known_fingerprint: str | None = None,
 ) -> tuple[Path, str]:
-    """(Parquet path, CSV fingerprint); converts only when the store is missing, stale or bad."""
+    """(Parquet path, CSV fingerprint); converts only when the store is missing, stale or bad.
+
+    `known_fingerprint`: the CSVs' fingerprint when the caller has just computed it (saves hashing twice).
+    """
     symbols = sorted(set(symbols))
-    fp = fingerprint(data_dir, symbols)
+    fp = known_fingerprint or fingerprint(data_dir, symbols)
     parquet, manifest = store_paths(data_dir)
     expected = {
         "format_version": FORMAT_VERSION,

@@ -1,0 +1,1 @@
+"""Benchmarks: workload definitions, the one-case child process and the harness behind `wf bench`."""

@@ -1,0 +1,217 @@
+"""`wf bench`: every case in its own process, a determinism gate, a JSON report, tables and a PNG.
+
+A case is (workload, engine, workers, repeat). The legacy engine (single-threaded) runs once per workload and
+repeat; the Polars engine once per worker count and repeat. The gate compares the first repeat's outputs: every
+Polars run against the legacy run of the workload (trades exactly; predictions, returns, metrics within 1e-9) and
+every worker count against the first (bitwise).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.workloads import WORKLOADS, ensure_dataset
+from walkforward.compare import compare_runs
+from walkforward.config import available_cores
+from walkforward.errors import WalkforwardError
+
+STAGES = ("import", "load", "validate", "features", "fit", "predict", "backtest", "metrics", "write")
+PIPELINE = ("load", "validate", "features", "backtest", "metrics", "write")  # outside the models, after start-up
+TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Case:
+    workload: str
+    engine: str
+    workers: int
+    executor: str = "threads"
+
+    @property
+    def label(self) -> str:
+        if self.engine == "legacy":
+            return "legacy"
+        executor = "" if self.executor == "threads" else f"/{self.executor}"
+        return f"{self.engine}{executor} x{self.workers}"
+
+
+@dataclass
+class BenchResult:
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    gate: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(g["ok"] for g in self.gate)
+
+
+def plan(workloads: list[str], workers: list[int], executor: str = "threads") -> list[Case]:
+    unknown = [w for w in workloads if w not in WORKLOADS]
+    if unknown:
+        raise WalkforwardError(f"unknown workload {unknown[0]!r}; choose from {', '.join(WORKLOADS)}")
+    if not workers or any(w < 1 for w in workers):
+        raise WalkforwardError(f"--workers must be positive integers like 1,2,4; got {workers}")
+    cases = []
+    for w in workloads:
+        cases.append(Case(w, "legacy", 1))
+        cases += [Case(w, "polars", n, executor) for n in workers]
+    return cases
+
+
+def run_case(case: Case, out_dir: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run one case in a fresh interpreter; return what bench.case measured plus the process wall time."""
+    workload = WORKLOADS[case.workload]
+    overrides = {
+        **workload.overrides(),
+        "engine": case.engine,
+        "n_jobs": case.workers,
+        "output_dir": str(out_dir),
+        **(extra or {}),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        spec, result = Path(tmp) / "spec.json", Path(tmp) / "result.json"
+        spec.write_text(json.dumps({"overrides": overrides}))
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.case", str(spec), str(result)],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise WalkforwardError(f"bench case {case.workload} {case.label} failed: {tail[0]}")
+        measured = json.loads(result.read_text())
+    return {**measured, "wall_seconds": wall}
+
+
+def run_bench(
+    workloads: list[str],
+    workers: list[int],
+    repeat: int,
+    *,
+    executor: str = "threads",
+    keep_dir: Path | None = None,
+    on_case: Callable[[Case, int], None] | None = None,
+) -> BenchResult:
+    cases = plan(workloads, workers, executor)
+    for w in workloads:
+        ensure_dataset(WORKLOADS[w])
+    root = Path(tempfile.mkdtemp(prefix="wf-bench-")) if keep_dir is None else keep_dir
+    samples: dict[Case, list[dict[str, Any]]] = {c: [] for c in cases}
+    outputs: dict[Case, Path] = {}
+    try:
+        for r in range(repeat):
+            for case in cases:
+                if on_case:
+                    on_case(case, r)
+                out = root / case.workload / f"{case.label.replace('/', '-').replace(' ', '')}-r{r}"
+                samples[case].append(run_case(case, out))
+                if r == 0:
+                    outputs[case] = out
+                else:
+                    shutil.rmtree(out, ignore_errors=True)
+        result = BenchResult(cases=[summarise(c, samples[c]) for c in cases])
+        result.gate = determinism_gate(cases, outputs)
+    finally:
+        if keep_dir is None:
+            shutil.rmtree(root, ignore_errors=True)
+    add_speedups(result.cases)
+    return result
+
+
+def summarise(case: Case, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    walls = [r["wall_seconds"] for r in runs]
+    totals = [r["timings"]["total"] for r in runs]
+    first = runs[0]
+    med = lambda key: statistics.median(r["timings"].get(key, 0.0) for r in runs)  # noqa: E731
+    run_median = statistics.median(totals)
+    model = med("fit") + med("predict")
+    pipeline = sum(med(s) for s in PIPELINE)
+    cores = len(first["affinity"])
+    floor = statistics.median(r["model_cpu_seconds"] for r in runs) / min(case.workers, cores)
+    return {
+        "workload": case.workload,
+        "engine": case.engine,
+        "executor": case.executor,
+        "workers": case.workers,
+        "label": case.label,
+        "wall_seconds": {"median": statistics.median(walls), "min": min(walls), "max": max(walls)},
+        "run_seconds": {"median": run_median, "min": min(totals), "max": max(totals)},
+        "startup_seconds": statistics.median(r["startup_seconds"] for r in runs),
+        "stages": {s: med(s) for s in STAGES},
+        # share of load..write in (load..write + fit + predict): start-up (imports) is reported on its own
+        "non_model_share": pipeline / (pipeline + model) if pipeline + model else None,
+        "model_cpu_seconds": statistics.median(r["model_cpu_seconds"] for r in runs),
+        "model_floor_seconds": floor,
+        "floor_over_wall": floor / run_median if run_median else None,
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "cpu_count": first["cpu_count"],
+        "affinity": first["affinity"],
+        "oversubscribed": case.workers > cores,
+        "imported": first["imported"],
+        "packages": first["packages"],
+        "n_folds": first["n_folds"],
+        "repeats": len(runs),
+    }
+
+
+def add_speedups(rows: list[dict[str, Any]]) -> None:
+    """Speedup vs legacy and vs 1 worker (process wall medians), and parallel efficiency."""
+    for row in rows:
+        same = [r for r in rows if r["workload"] == row["workload"]]
+        legacy = next((r for r in same if r["engine"] == "legacy"), None)
+        one = next((r for r in same if r["engine"] != "legacy" and r["workers"] == 1), None)
+        wall = row["wall_seconds"]["median"]
+        row["speedup_vs_legacy"] = legacy["wall_seconds"]["median"] / wall if legacy else None
+        if row["engine"] == "legacy" or one is None:
+            row["speedup_vs_1_worker"] = row["parallel_efficiency"] = None
+        else:
+            row["speedup_vs_1_worker"] = one["wall_seconds"]["median"] / wall
+            row["parallel_efficiency"] = row["speedup_vs_1_worker"] / row["workers"]
+
+
+def determinism_gate(cases: list[Case], outputs: dict[Case, Path]) -> list[dict[str, Any]]:
+    gate = []
+    for workload in dict.fromkeys(c.workload for c in cases):
+        legacy = next(c for c in cases if c.workload == workload and c.engine == "legacy")
+        fast = [c for c in cases if c.workload == workload and c.engine != "legacy"]
+        for case in fast:
+            cmp = compare_runs(outputs[legacy], outputs[case], TOLERANCE)
+            gate.append(_gate_row(workload, f"{case.label} vs legacy", cmp))
+        for case in fast[1:]:
+            cmp = compare_runs(outputs[fast[0]], outputs[case], 0.0)
+            gate.append(_gate_row(workload, f"{case.label} vs {fast[0].label} (bitwise)", cmp))
+    return gate
+
+
+def _gate_row(workload: str, check: str, cmp: Any) -> dict[str, Any]:
+    bad = [f"{t.name}: {t.message}" for t in cmp.tables if not t.ok]
+    return {"workload": workload, "check": check, "ok": cmp.ok, "problems": bad}
+
+
+def write_report(result: BenchResult, path: Path, command: str) -> None:
+    from walkforward.outputs import write_json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(
+        path,
+        {
+            "command": command,
+            "machine": {"cores_available": available_cores(), "platform": sys.platform},
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "cases": result.cases,
+            "determinism_gate": {"ok": result.ok, "checks": result.gate},
+        },
+    )

@@ -1,0 +1,101 @@
+"""`wf bench`: speedup reports over workers and workloads, with a determinism gate."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.common import console, err_console, handle_errors
+
+
+def _ints(text: str, name: str) -> list[int]:
+    from walkforward.errors import WalkforwardError
+
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise WalkforwardError(f"{name} must be comma-separated integers like 1,2,4,8; got {text!r}") from None
+
+
+def _x(v: Any, pattern: str = "{:.2f}") -> str:
+    return "—" if v is None else pattern.format(v)
+
+
+def workload_table(workload: str, rows: list[dict[str, Any]]) -> Table:
+    t = Table(
+        title=f"workload {workload} ({rows[0]['n_folds']} folds)",
+        caption="wall: process, start-up included; floor/wall: model CPU / min(workers, cores) / in-process run; "
+        "other: load..write share of pipeline + model time",
+        header_style="bold",
+    )
+    for col in ("case", "wall s", "min–max", "×legacy", "×1 worker", "eff.", "floor/wall", "other", "MB", "note"):
+        t.add_column(col, justify="left" if col in ("case", "note") else "right", no_wrap=True)
+    for r in rows:
+        w = r["wall_seconds"]
+        note = "oversubscribed" if r["oversubscribed"] else ""
+        t.add_row(
+            r["label"],
+            f"{w['median']:.2f}",
+            f"{w['min']:.2f}–{w['max']:.2f}",
+            _x(r["speedup_vs_legacy"], "{:.2f}x"),
+            _x(r["speedup_vs_1_worker"], "{:.2f}x"),
+            _x(r["parallel_efficiency"], "{:.0%}"),
+            _x(r["floor_over_wall"]),
+            _x(r["non_model_share"], "{:.0%}"),
+            f"{r['peak_rss_mb']:.0f}",
+            note,
+        )
+    return t
+
+
+@handle_errors
+def bench(
+    workers: Annotated[str, typer.Option(help="Worker counts for the Polars engine, comma-separated.")] = "1,2,4,8",
+    workloads: Annotated[
+        str, typer.Option(help="small, medium, large, wide (comma-separated).")
+    ] = "small,medium,large",
+    repeat: Annotated[int, typer.Option(min=1, help="Repeats per case; medians are reported.")] = 3,
+    output: Annotated[Path, typer.Option(help="JSON report; a PNG is written next to it.")] = Path(
+        "results/performance_benchmarks.json"
+    ),
+    keep_runs: Annotated[Path | None, typer.Option(help="Keep every case's outputs in this folder.")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Time both engines over workloads and worker counts, each case in its own process; fail if outputs differ."""
+    from bench.harness import plan, run_bench, write_report
+    from bench.plots import plot
+
+    names = [w.strip() for w in workloads.split(",") if w.strip()]
+    counts = _ints(workers, "--workers")
+    total = len(plan(names, counts)) * repeat
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=not progress) as bar:
+        task = bar.add_task("bench", total=total)
+        seen = [0]
+
+        def on_case(case, r):  # noqa: ANN001
+            bar.update(task, completed=seen[0], description=f"{case.workload}: {case.label} (repeat {r + 1})")
+            seen[0] += 1
+
+        result = run_bench(names, counts, repeat, keep_dir=keep_runs, on_case=on_case)
+        bar.update(task, completed=total, description="done")
+    for name in names:
+        console.print(workload_table(name, [c for c in result.cases if c["workload"] == name]))
+    command = "wf " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    write_report(result, output, command)
+    png = plot(result.cases, output.with_suffix(".png"))
+    console.print(f"report: {output}  chart: {png}")
+    for g in result.gate:
+        mark = "[green]ok[/]" if g["ok"] else "[red]DIFFERS[/]"
+        console.print(f"determinism {g['workload']}: {g['check']}: {mark} {'; '.join(g['problems'])}")
+    if not result.ok:
+        bad = [f"{g['workload']}: {g['check']}" for g in result.gate if not g["ok"]]
+        err_console.print(f"[bold red]error:[/] outputs differ: {'; '.join(bad)}")
+        raise typer.Exit(1)

@@ -1,0 +1,161 @@
+"""Fold checkpoints: each finished fold model's results are saved as it completes, so `--resume` can skip it.
+
+A run directory's `checkpoints/` holds `manifest.json` (the resolved config that matters for results and the data
+fingerprint) and one `.npz` per finished task (fold, symbol): the rows it predicted, the predictions, the feature
+importance, its timings and — for warm-start chains — the model itself, so the chain can continue from it. Every
+file is written atomically. Resuming with another config or other data is refused with what differs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from walkforward.config import Config
+from walkforward.errors import WalkforwardError
+from walkforward.outputs import atomic_write, write_json
+
+# keys that may change between an interrupted run and its resumption without changing any result
+RESULT_NEUTRAL = ("output_dir", "n_jobs")
+FINISHED_MARKER = "run.json"
+
+
+class RunDirError(WalkforwardError):
+    """The output directory holds a run that this one would overwrite, or cannot be resumed."""
+
+
+@dataclass
+class TaskResult:
+    """What one (fold, symbol) model produced: row indices into the feature matrix and their predictions."""
+
+    rows: np.ndarray  # int64
+    prediction: np.ndarray  # float64
+    importance: np.ndarray  # float64, one per feature
+    fit_seconds: float
+    predict_seconds: float
+    cpu_seconds: float
+
+
+def result_config(config: Config) -> dict[str, Any]:
+    out = config.to_dict()
+    for key in RESULT_NEUTRAL:
+        out.pop(key, None)
+    return out
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    diffs = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            diffs += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            diffs.append(f"{prefix}{key} was {a!r}, now {b!r}")
+    return diffs
+
+
+class Checkpoints:
+    def __init__(self, out_dir: str | Path):
+        self.out_dir = Path(out_dir)
+        self.dir = self.out_dir / "checkpoints"
+
+    # --- the run directory's state ----------------------------------------------------------------
+    def prepare(self, config: Config, fingerprint: str, *, resume: bool, overwrite: bool) -> None:
+        """Refuse to clobber a finished or interrupted run unless asked; check a resume matches."""
+        finished = (self.out_dir / FINISHED_MARKER).exists()
+        interrupted = not finished and (self.dir / "manifest.json").exists()
+        where = str(self.out_dir)
+        if overwrite:
+            self.clear()
+        elif resume:
+            if not (finished or interrupted):
+                raise RunDirError(f"nothing to resume in {where!r}: no checkpoints; run without --resume")
+            self._check_manifest(config, fingerprint)
+        elif finished:
+            raise RunDirError(
+                f"{where!r} holds a finished run; pass --overwrite to replace it or choose another --output-dir"
+            )
+        elif interrupted:
+            raise RunDirError(
+                f"{where!r} holds an interrupted run; pass --resume to continue it or --overwrite to start over"
+            )
+        (self.out_dir / FINISHED_MARKER).unlink(missing_ok=True)  # the directory is no longer a finished run
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if not (self.dir / "manifest.json").exists():
+            write_json(self.dir / "manifest.json", {"config": result_config(config), "fingerprint": fingerprint})
+
+    def _check_manifest(self, config: Config, fingerprint: str) -> None:
+        manifest = json.loads((self.dir / "manifest.json").read_text())
+        diffs = _differences(manifest["config"], result_config(config))
+        if manifest["fingerprint"] != fingerprint:
+            diffs.insert(0, "the data changed (content fingerprint differs)")
+        if diffs:
+            raise RunDirError(
+                f"cannot resume the run in {str(self.out_dir)!r}: {'; '.join(diffs[:3])}"
+                f"{' (and more)' if len(diffs) > 3 else ''}; rerun with the same settings, or --overwrite"
+            )
+
+    def clear(self) -> None:
+        (self.out_dir / FINISHED_MARKER).unlink(missing_ok=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # --- tasks ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _safe(symbol: str) -> str:
+        return "all" if symbol == "*" else "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in symbol)
+
+    def _path(self, fold: int, symbol: str) -> Path:
+        return self.dir / f"fold-{fold:04d}-{self._safe(symbol)}.npz"
+
+    def _model_path(self, fold: int, symbol: str) -> Path:
+        return self.dir / f"model-{self._safe(symbol)}-{fold:04d}.bin"
+
+    def save(self, task: tuple[int, str], result: TaskResult, model_state: bytes | None) -> None:
+        """Persist a finished task. A warm-start chain keeps only its latest model: the model is written before
+        the task's results, and the previous model removed after, so a crash anywhere leaves a consistent pair."""
+        fold, symbol = task
+        if model_state is not None:
+            atomic_write(self._model_path(fold, symbol), lambda tmp: Path(tmp).write_bytes(model_state))
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            rows=result.rows,
+            prediction=result.prediction,
+            importance=result.importance,
+            timings=np.array([result.fit_seconds, result.predict_seconds, result.cpu_seconds]),
+        )
+        data = buffer.getvalue()
+        atomic_write(self._path(fold, symbol), lambda tmp: Path(tmp).write_bytes(data))
+        if model_state is not None and fold > 0:
+            self._model_path(fold - 1, symbol).unlink(missing_ok=True)
+
+    def load(self, tasks: list[tuple[int, str]]) -> dict[tuple[int, str], TaskResult]:
+        """The checkpointed tasks among `tasks` (a missing or unreadable file is simply not finished)."""
+        out = {}
+        for task in tasks:
+            path = self._path(*task)
+            if not path.exists():
+                continue
+            try:
+                with np.load(path) as z:
+                    fit, predict, cpu = z["timings"].tolist()
+                    out[task] = TaskResult(z["rows"], z["prediction"], z["importance"], fit, predict, cpu)
+            except (OSError, ValueError, KeyError):
+                continue
+        return out
+
+    def model_state(self, task: tuple[int, str]) -> bytes | None:
+        """The saved model of a finished warm-start task, if kept."""
+        path = self._model_path(*task)
+        return path.read_bytes() if path.exists() else None
+
+    def finish(self) -> None:
+        """The run is complete: drop the chains' models (every fold is done, nothing will continue them)."""
+        for path in self.dir.glob("model-*.bin"):
+            path.unlink(missing_ok=True)

@@ -1,0 +1,101 @@
+"""Profile a whole run with cProfile, the model-fitting threads included, and save the stats as a .pstats file.
+
+cProfile on Python 3.11 sees only the thread that enabled it, and the models fit on the thread pool's workers. So
+`profiled` also starts a profiler in every thread started while it runs (through `threading.setprofile`, whose hook
+replaces itself with the thread's own `cProfile.Profile` at the thread's first call) and merges them all into one
+Stats. From Python 3.12 cProfile is built on `sys.monitoring`: one profiler per process, which already sees the calls
+of every thread but keeps a single call stack, so the workers' functions show up with their own time right and their
+cumulative time garbled. Either way times add up over threads, so while models fit in parallel the totals exceed
+the wall time; `--n-jobs 1` gives a single-threaded, per-function view of a run. Worker processes (an executor other
+than threads) are not profiled.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import os
+import pstats
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from walkforward.errors import ConfigError
+from walkforward.outputs import atomic_write
+
+T = TypeVar("T")
+
+PROFILE_FILE = "profile.pstats"
+PER_THREAD = sys.version_info < (3, 12)  # 3.12+: one sys.monitoring profiler sees every thread
+
+THREADS_NOTE = (
+    "times are summed over the main thread and the model-fitting threads: cumulative times exceed the wall time "
+    "while models fit in parallel, and the main thread's share of fitting shows as waiting on the pool"
+    if PER_THREAD
+    else "the model-fitting threads' calls share one call stack with the main thread (Python 3.12+ cProfile): their "
+    "own times are right, their cumulative times are not"
+) + "; run with --n-jobs 1 for a single-threaded per-function view"
+
+
+def profile_file(directory: str | os.PathLike[str]) -> Path:
+    """Create `directory` (and its parents) if needed and return the path of the stats file in it."""
+    path = Path(directory)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"profile dir {str(path)!r} is a file; pass --profile a directory path")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create profile dir {str(path)!r}: {exc.strerror}; pass --profile another dir"
+        ) from None
+    if not os.access(path, os.W_OK):
+        raise ConfigError(f"profile dir {str(path)!r} is not writable; pass --profile another dir")
+    return path / PROFILE_FILE
+
+
+def profiled(func: Callable[[], T], path: str | os.PathLike[str]) -> T:
+    """Call `func()` under cProfile, threads it starts included; write the merged stats to `path`; return the result.
+
+    The stats are written atomically, and only when `func` returns. Threads must end before `func` returns (the
+    model-fitting pool does) for their time to be complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    main = cProfile.Profile()
+    workers: list[cProfile.Profile] = []
+    lock = threading.Lock()
+
+    def start_thread_profiler(frame: Any, event: str, arg: Any) -> None:
+        profile = cProfile.Profile()
+        with lock:
+            workers.append(profile)
+        profile.enable()  # replaces this hook for the rest of the thread
+
+    previous = threading.getprofile()
+    if PER_THREAD:
+        threading.setprofile(start_thread_profiler)
+    main.enable()
+    try:
+        result = func()
+    finally:
+        main.disable()
+        if PER_THREAD:
+            threading.setprofile(previous)
+    stats = pstats.Stats(main)
+    with lock:
+        for profile in workers:
+            profile.create_stats()  # disables it and snapshots its stats
+            if profile.stats:
+                stats.add(profile)
+    atomic_write(path, stats.dump_stats)
+    return result
+
+
+def top_functions(path: str | os.PathLike[str], n: int = 20) -> str:
+    """The `n` functions with the most cumulative time in the stats file at `path`, as pstats prints them."""
+    out = io.StringIO()
+    stats = pstats.Stats(str(path), stream=out)
+    stats.strip_dirs().sort_stats(pstats.SortKey.CUMULATIVE).print_stats(n)
+    return out.getvalue()

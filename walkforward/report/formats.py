@@ -1,0 +1,36 @@
+"""How each metric of metrics.json is shown to a person: one table of (key, label, format), shared by every view.
+
+Light on purpose (no Polars, no matplotlib): the CLI's summary table can import it at start-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# every metric of `walkforward.outputs.METRIC_NAMES`, in that order: (key, label, str.format pattern)
+METRIC_FORMATS: tuple[tuple[str, str, str], ...] = (
+    ("total_return", "Total return", "{:.2%}"),
+    ("cagr", "CAGR", "{:.2%}"),
+    ("volatility", "Volatility", "{:.2%}"),
+    ("sharpe", "Sharpe", "{:.3f}"),
+    ("sortino", "Sortino", "{:.3f}"),
+    ("max_drawdown", "Max drawdown", "{:.2%}"),
+    ("calmar", "Calmar", "{:.3f}"),
+    ("hit_rate", "Hit rate", "{:.2%}"),
+    ("n_trades", "Trades", "{:d}"),
+    ("turnover", "Turnover (daily)", "{:.2%}"),
+    ("exposure", "Exposure", "{:.2%}"),
+    ("ic", "IC (Spearman)", "{:.4f}"),
+    ("directional_accuracy", "Directional accuracy", "{:.2%}"),
+    ("n_days", "Days", "{:d}"),
+)
+MISSING = "—"  # a metric that is null (undefined) in metrics.json
+
+
+def format_metric(value: Any, pattern: str) -> str:
+    """`value` formatted with `pattern`; null is a dash, and a whole float (82.0) passes a `{:d}` pattern."""
+    if value is None:
+        return MISSING
+    if pattern.endswith("d}") and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return pattern.format(value)
