@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -88,7 +87,20 @@ def bench(
         bar.update(task, completed=total, description="done")
     for name in names:
         console.print(workload_table(name, [c for c in result.cases if c["workload"] == name]))
-    command = "wf " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = shlex.join(
+        [
+            "wf",
+            "bench",
+            "--workers",
+            workers,
+            "--workloads",
+            workloads,
+            "--repeat",
+            str(repeat),
+            "--output",
+            str(output),
+        ]
+    )
     write_report(result, output, command)
     png = plot(result.cases, output.with_suffix(".png"))
     console.print(f"report: {output}  chart: {png}")

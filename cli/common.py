@@ -5,14 +5,16 @@ from __future__ import annotations
 import functools
 import shlex
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from walkforward.cancel import EXIT_CANCELLED, Cancelled
-from walkforward.errors import FoldFailed, WalkforwardError
+from walkforward.errors import DataWarning, FoldFailed, WalkforwardError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -21,39 +23,63 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    """One line on stderr: `warning: ...` (a multi-line message is joined into one)."""
+    err_console.print(f"[yellow]warning:[/] {escape(' '.join(message.split()))}", highlight=False, soft_wrap=True)
+
+
+def print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Each distinct warning once, in the order it came, then forget them (so none is printed twice)."""
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        warn(message)
+    caught.clear()
 
 
 def handle_errors(func: F) -> F:
     """Turn a WalkforwardError (bad input) into one line on stderr and exit code 2.
 
-    With `--debug` (the command's `debug` argument) the traceback is shown instead.
+    With `--debug` (the command's `debug` argument) the traceback is shown instead. Warnings raised while the command
+    runs (unsorted rows, gaps in the data, a library's) are printed as one `warning: ...` line each, before the error
+    if there is one, instead of Python's two-line warning output.
     """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except WalkforwardError as exc:
-            if kwargs.get("debug"):
-                raise
-            raise fail(str(exc)) from None
-        except FoldFailed as exc:
-            if kwargs.get("debug"):
-                raise
-            raise fail(str(exc), code=1) from None
-        except Cancelled as exc:
-            again = " ".join(shlex.quote(a) for a in sys.argv[1:] if a not in ("--overwrite", "--resume"))
-            err_console.print(
-                f"{exc}; finished folds are kept. Resume with: wf {again} --resume", highlight=False, soft_wrap=True
-            )
-            raise typer.Exit(EXIT_CANCELLED) from None
-        except OSError as exc:
-            if kwargs.get("debug"):
-                raise
-            where = f" {exc.filename!r}" if exc.filename else ""
-            raise fail(f"{exc.strerror or exc}{where}") from None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)  # every time, even when an earlier call warned the same
+            try:
+                return func(*args, **kwargs)
+            except WalkforwardError as exc:
+                print_warnings(caught)
+                if kwargs.get("debug"):
+                    raise
+                raise fail(str(exc)) from None
+            except FoldFailed as exc:
+                print_warnings(caught)
+                if kwargs.get("debug"):
+                    raise
+                raise fail(str(exc), code=1) from None
+            except Cancelled as exc:
+                print_warnings(caught)
+                again = " ".join(shlex.quote(a) for a in sys.argv[1:] if a not in ("--overwrite", "--resume"))
+                err_console.print(
+                    f"{escape(str(exc))}; finished folds are kept. Resume with: wf {escape(again)} --resume",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                raise typer.Exit(EXIT_CANCELLED) from None
+            except OSError as exc:
+                print_warnings(caught)
+                if kwargs.get("debug"):
+                    raise
+                where = f" {exc.filename!r}" if exc.filename else ""
+                raise fail(f"{exc.strerror or exc}{where}") from None
+            finally:
+                print_warnings(caught)
 
     return wrapper  # type: ignore[return-value]
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from cli.common import console, handle_errors
 
@@ -29,20 +30,31 @@ def summary(comparison: Comparison) -> Table:
     table.add_column("match", justify="center")
     table.add_column("message")
     for t in comparison.tables:
-        table.add_row(t.name, "[green]✓[/]" if t.ok else "[red]✗[/]", t.message)
+        table.add_row(t.name, "[green]✓[/]" if t.ok else "[red]✗[/]", Text(t.message))  # paths are not markup
     return table
 
 
 def rows_table(title: str, rows: pl.DataFrame) -> Table:
-    """The first differing rows: a column `x` that differs is shown as `x (A)` beside its `x_b` as `x (B)`."""
+    """The first differing rows: a column `x` that differs is shown as `x (A)` beside its `x_b` as `x (B)`.
+
+    Keys keep their width; on a narrow terminal the values fold onto a second line rather than lose digits.
+    """
     table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
-    for name in rows.columns:
-        label = f"{name} (A)" if f"{name}_b" in rows.columns else name
-        if name.endswith("_b") and name[:-2] in rows.columns:
-            label = f"{name[:-2]} (B)"
-        table.add_column(label, no_wrap=True)
-    for row in rows.iter_rows():
-        table.add_row(*(cell(v) for v in row))
+    cells = [[cell(v) for v in row] for row in rows.iter_rows()]
+    columns = rows.columns
+    for i, name in enumerate(columns):
+        if name.endswith("_b") and name[:-2] in columns:
+            label, differs = f"{name[:-2]} (B)", True
+        elif f"{name}_b" in columns:
+            label, differs = f"{name} (A)", True
+        else:  # a key, or metrics' `metric`, `a`, `b`
+            label, differs = name, name in ("a", "b")
+        if differs:
+            table.add_column(label, overflow="fold")
+        else:
+            table.add_column(label, no_wrap=True, min_width=max(len(label), *(len(c[i]) for c in cells)))
+    for row in cells:
+        table.add_row(*map(Text, row))
     return table
 
 
@@ -59,11 +71,12 @@ def compare(
     from walkforward.compare import compare_runs
 
     result = compare_runs(run_a, run_b, tolerance)
-    console.print(f"A: {run_a}\nB: {run_b}\ntolerance: {tolerance:g}", highlight=False, soft_wrap=True)
+    console.print(f"A: {run_a}\nB: {run_b}\ntolerance: {tolerance:g}", markup=False, highlight=False, soft_wrap=True)
     console.print(summary(result))
     for t in result.tables:
         if not t.ok and t.rows is not None and t.rows.height:
-            console.print(rows_table(f"{t.name}: first {t.rows.height} differing rows", t.rows))
+            n = t.rows.height
+            console.print(rows_table(f"{t.name}: first {n} differing row{'s' * (n != 1)}", t.rows))
     bad = [t.name for t in result.tables if not t.ok]
     if bad:
         console.print(f"[bold red]differ:[/] {', '.join(bad)}", highlight=False)

@@ -10,29 +10,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.common import console, handle_errors
+from walkforward.report.formats import METRIC_FORMATS, format_metric
 
-SUMMARY = (
-    ("total_return", "Total return", "{:.2%}"),
-    ("cagr", "CAGR", "{:.2%}"),
-    ("volatility", "Volatility", "{:.2%}"),
-    ("sharpe", "Sharpe", "{:.3f}"),
-    ("sortino", "Sortino", "{:.3f}"),
-    ("max_drawdown", "Max drawdown", "{:.2%}"),
-    ("calmar", "Calmar", "{:.3f}"),
-    ("hit_rate", "Hit rate", "{:.2%}"),
-    ("n_trades", "Trades", "{:d}"),
-    ("turnover", "Turnover (daily)", "{:.2%}"),
-    ("exposure", "Exposure", "{:.2%}"),
-    ("ic", "IC (Spearman)", "{:.4f}"),
-    ("directional_accuracy", "Directional accuracy", "{:.2%}"),
-    ("n_days", "Days", "{:d}"),
-)
-
+SUMMARY = METRIC_FORMATS  # the same labels and formats as the HTML report
+fmt = format_metric
 PROFILE_TOP = 20  # functions `--profile` prints
-
-
-def fmt(value: Any, pattern: str) -> str:
-    return "—" if value is None else pattern.format(value)
 
 
 def summary_table(metrics: dict[str, Any]) -> Table:

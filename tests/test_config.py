@@ -187,7 +187,7 @@ def test_invalid_value_names_key_constraint_and_value(raw, pattern):
 def test_unknown_model_kind_suggests_the_closest():
     with pytest.raises(
         ConfigError,
-        match=r"^model\.kind must be one of lightgbm, random_forest; got 'random_forrest'\. "
+        match=r"^model\.kind must be one of lightgbm, random_forest, sklearn; got 'random_forrest'\. "
         r"Did you mean: 'random_forest'\?$",
     ):
         build(model={"kind": "random_forrest"})

@@ -184,7 +184,7 @@ def test_warm_start_changes_later_folds_only(data_dir: Path) -> None:
 def test_too_little_history_says_what_is_needed(data_dir: Path) -> None:
     # weekdays before 2019-03-01: 23 in January (from Tuesday the 1st) + 20 in February = 43
     config = make_config(data_dir, start_date="2019-03-01", fold_length=100, embargo=2)
-    with pytest.raises(DataError, match=r"102 SPY sessions are needed .* there are only 43"):
+    with pytest.raises(DataError, match=r"the first fold needs 102 benchmark sessions .* the data has 43; lower --fold-length"):
         run(config)
 
 
@@ -300,12 +300,12 @@ def test_folds_with_embargo_and_expanding_window() -> None:
 
 
 def test_fold_errors() -> None:
-    with pytest.raises(DataError, match="no benchmark sessions between start and end"):
+    with pytest.raises(DataError, match="no benchmark sessions between start_date 2024-01-06 and end_date 2024-01-07"):
         make_folds(CALENDAR, fold_config(start_date="2024-01-06", end_date="2024-01-07"))
     with pytest.raises(
         DataError,
-        match=r"12 SPY sessions are needed before start_date 2024-01-13 .* only 10; lower "
-        r"--fold-length or move --start-date",
+        match=r"the first fold needs 12 benchmark sessions before it \(fold_length=10 \+ embargo=2\), the data has 10; "
+        r"lower --fold-length or move --start-date",
     ):
         make_folds(CALENDAR, fold_config(fold_length=10, embargo=2))
 

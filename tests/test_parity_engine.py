@@ -23,9 +23,19 @@ def dataset(tmp_path_factory):
     return out
 
 
+ESTIMATORS = {  # kind "sklearn": any scikit-learn regressor by import path
+    "ridge": ("sklearn.linear_model.Ridge", {"alpha": 1.0}),
+    "boosting": ("sklearn.ensemble.GradientBoostingRegressor", {"n_estimators": 10, "max_depth": 3, "subsample": 0.8}),
+}
+
+
 def small_config(data_dir, out_dir, **model) -> Config:
     kind = model.pop("kind", "lightgbm")
-    params = {"n_estimators": 15} if kind == "lightgbm" else {"n_estimators": 8, "max_depth": 4}
+    if kind in ESTIMATORS:
+        model["estimator"], params = ESTIMATORS[kind]
+        kind = "sklearn"
+    else:
+        params = {"n_estimators": 15} if kind == "lightgbm" else {"n_estimators": 8, "max_depth": 4}
     return Config.from_dict(
         {
             "data_dir": str(data_dir),
@@ -53,6 +63,10 @@ CASES = [
     for kind in ("lightgbm", "random_forest")
     for scope in ("unified", "per_asset")
     for warm in (False, True)
+] + [
+    pytest.param("ridge", "unified", False, id="sklearn-ridge-unified"),
+    pytest.param("ridge", "per_asset", False, id="sklearn-ridge-per_asset"),
+    pytest.param("boosting", "per_asset", True, id="sklearn-boosting-per_asset-warm"),
 ]
 
 
@@ -64,10 +78,11 @@ def test_polars_engine_matches_legacy(dataset, tmp_path, kind, scope, warm):
     assert_same(tmp_path / "legacy", tmp_path / "polars")
 
 
-def test_outputs_bitwise_identical_for_any_worker_count(dataset, tmp_path):
+@pytest.mark.parametrize("kind", ["lightgbm", "boosting"])
+def test_outputs_bitwise_identical_for_any_worker_count(dataset, tmp_path, kind):
     runs = []
     for n in (1, 2, 4, 8):
-        cfg = small_config(dataset, tmp_path / f"n{n}", scope="per_asset")
+        cfg = small_config(dataset, tmp_path / f"n{n}", kind=kind, scope="per_asset")
         execute(cfg.replace(n_jobs=n))
         runs.append(tmp_path / f"n{n}")
     for other in runs[1:]:

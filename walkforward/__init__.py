@@ -1,3 +1,20 @@
-"""walkforward: a walk-forward machine-learning backtester for a multi-asset universe."""
+"""walkforward: a walk-forward machine-learning backtester for a multi-asset universe.
+
+`walkforward.run(...)`, `walkforward.RunResult.load(run_dir)` and `walkforward.bench(...)` are the Python API
+(walkforward/api.py); they are imported on first use, so `import walkforward` stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+__all__ = ["RunResult", "bench", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from walkforward import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'walkforward' has no attribute {name!r}")

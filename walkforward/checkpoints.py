@@ -8,9 +8,11 @@ file is written atomically. Resuming with another config or other data is refuse
 
 from __future__ import annotations
 
+import glob
 import io
 import json
 import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,13 @@ import numpy as np
 
 from walkforward.config import Config
 from walkforward.errors import WalkforwardError
-from walkforward.outputs import atomic_write, write_json
+from walkforward.outputs import TABLES, atomic_write, write_json
 
 # keys that may change between an interrupted run and its resumption without changing any result
 RESULT_NEUTRAL = ("output_dir", "n_jobs")
 FINISHED_MARKER = "run.json"
+# what a run writes into its output directory (atomically: a killed write leaves `.NAME.XXXXXXXX.tmp`)
+OUTPUT_NAMES = (*(f"{t}.parquet" for t in TABLES), "features.parquet", "metrics.json", FINISHED_MARKER)
 
 
 class RunDirError(WalkforwardError):
@@ -64,6 +68,7 @@ class Checkpoints:
     def __init__(self, out_dir: str | Path):
         self.out_dir = Path(out_dir)
         self.dir = self.out_dir / "checkpoints"
+        self.created = False  # `prepare` began this run's checkpoints (wrote the manifest)
 
     # --- the run directory's state ----------------------------------------------------------------
     def prepare(self, config: Config, fingerprint: str, *, resume: bool, overwrite: bool) -> None:
@@ -86,9 +91,26 @@ class Checkpoints:
                 f"{where!r} holds an interrupted run; pass --resume to continue it or --overwrite to start over"
             )
         (self.out_dir / FINISHED_MARKER).unlink(missing_ok=True)  # the directory is no longer a finished run
+        self.remove_stray_temporaries()
         self.dir.mkdir(parents=True, exist_ok=True)
-        if not (self.dir / "manifest.json").exists():
+        self.created = not (self.dir / "manifest.json").exists()
+        if self.created:
             write_json(self.dir / "manifest.json", {"config": result_config(config), "fingerprint": fingerprint})
+
+    def remove_stray_temporaries(self) -> None:
+        """Delete the temporary files of atomic writes that a killed run (SIGKILL, power loss) left behind: any in
+        checkpoints/, and those of the run's own outputs in the output directory."""
+        strays = list(self.dir.glob(".*.tmp")) if self.dir.is_dir() else []
+        for name in OUTPUT_NAMES:
+            strays += self.out_dir.glob(f".{glob.escape(name)}.*.tmp")
+        for path in strays:
+            path.unlink(missing_ok=True)
+
+    def discard_if_unused(self) -> None:
+        """Undo `prepare` when the run stopped before saving any fold (bad input found while loading): a directory
+        that this run only began is left as it was, not as an interrupted run that `--resume` would be asked for."""
+        if self.created and not any(p.name != "manifest.json" for p in self.dir.iterdir()):
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def _check_manifest(self, config: Config, fingerprint: str) -> None:
         manifest = json.loads((self.dir / "manifest.json").read_text())
@@ -146,7 +168,7 @@ class Checkpoints:
                 with np.load(path) as z:
                     fit, predict, cpu = z["timings"].tolist()
                     out[task] = TaskResult(z["rows"], z["prediction"], z["importance"], fit, predict, cpu)
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 continue
         return out
 

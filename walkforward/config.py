@@ -22,7 +22,10 @@ from walkforward.errors import ConfigError, did_you_mean
 DEFAULT_CONFIG_PATH = Path(__file__).parent / "configs" / "default.json"
 
 FEATURE_KINDS = ("ret", "sma_ratio", "rsi", "vol", "corr", "volume_z")
-MODEL_KINDS = ("lightgbm", "random_forest")
+MODEL_KINDS = ("lightgbm", "random_forest", "sklearn")
+FOREST_ESTIMATOR = "sklearn.ensemble.RandomForestRegressor"
+# set by walkforward for every scikit-learn estimator: the fold seed, and one thread
+FIXED_ESTIMATOR_PARAMS = ("random_state", "n_jobs")
 SCOPES = ("unified", "per_asset")
 WINDOWS = ("rolling", "expanding")
 ENGINES = ("polars", "legacy")
@@ -72,6 +75,7 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
         "min_data_in_leaf": 20,
     },
     "random_forest": {"n_estimators": 100, "max_depth": 10},
+    "sklearn": {},
 }
 MODEL_PARAMS = {"lightgbm": LIGHTGBM_PARAMS, "random_forest": RANDOM_FOREST_PARAMS}
 
@@ -100,6 +104,7 @@ class Model:
     kind: str = "lightgbm"
     scope: str = "unified"
     warm_start: bool = False
+    estimator: str | None = None  # import path of a scikit-learn-compatible regressor, for kind "sklearn"
     params: tuple[tuple[str, Any], ...] = tuple(sorted(MODEL_DEFAULTS["lightgbm"].items()))  # as validation fills in
 
     @property
@@ -300,26 +305,69 @@ def _features(raw: Any) -> Features:
     return out
 
 
+def resolve_estimator(path: str) -> type:
+    """The class at import path `path` ("sklearn.linear_model.Ridge"), checked to be a regressor we can drive."""
+    from walkforward.imports import import_hiding
+
+    module_name, _, name = str(path).rpartition(".")
+    if not module_name:
+        raise ConfigError(f"model.estimator must be an import path like 'sklearn.linear_model.Ridge', got {path!r}")
+    try:
+        module = import_hiding(module_name)
+    except ImportError as exc:
+        raise ConfigError(
+            f"model.estimator {path!r}: cannot import {module_name!r} ({exc}); check the path or install the package"
+        ) from None
+    cls = getattr(module, name, None)
+    if cls is None:
+        public = [n for n in dir(module) if not n.startswith("_")]
+        raise ConfigError(f"model.estimator {path!r}: {module_name!r} has no {name!r}.{did_you_mean(name, public)}")
+    if not (isinstance(cls, type) and all(hasattr(cls, a) for a in ("fit", "predict", "_get_param_names"))):
+        raise ConfigError(
+            f"model.estimator {path!r} is not a scikit-learn-compatible regressor class "
+            "(it needs fit, predict and get_params); name an estimator class"
+        )
+    return cls
+
+
 def _model(raw: Any) -> Model:
     if not isinstance(raw, dict):
         raise ConfigError(f"model must be an object with kind and params, got {raw!r}")
-    _check_keys(raw, ("kind", "scope", "warm_start", "params"), "in model: ")
+    _check_keys(raw, ("kind", "scope", "warm_start", "estimator", "params"), "in model: ")
     kind = parse_choice(raw.get("kind", "lightgbm"), "model.kind", MODEL_KINDS)
     params = raw.get("params", {}) or {}
     if not isinstance(params, dict):
         raise ConfigError(f"model.params must be an object, got {params!r}")
-    known = MODEL_PARAMS[kind]
+    warm_start = _bool(raw.get("warm_start", False), "model.warm_start")
+    estimator = raw.get("estimator")
+    if kind == "sklearn":
+        if not estimator:
+            raise ConfigError(
+                "model.kind 'sklearn' needs model.estimator, an import path like 'sklearn.linear_model.Ridge'"
+            )
+        accepted = resolve_estimator(estimator)._get_param_names()
+        known = tuple(p for p in accepted if p not in FIXED_ESTIMATOR_PARAMS)
+        if warm_start and "warm_start" not in accepted:
+            raise ConfigError(
+                f"model.estimator {estimator!r} cannot warm-start (it has no warm_start parameter); "
+                "set model.warm_start to false"
+            )
+    elif estimator is not None:
+        raise ConfigError(f"model.estimator is only for model.kind 'sklearn' (kind is {kind!r}); remove it")
+    else:
+        known = MODEL_PARAMS[kind]
     for key in params:
         if key not in known:
-            raise ConfigError(
-                f"unknown {kind} parameter {key!r} in model.params.{did_you_mean(key, known)} Known: {', '.join(known)}"
-            )
+            fixed = " walkforward sets it." if key in FIXED_ESTIMATOR_PARAMS else did_you_mean(key, known)
+            raise ConfigError(f"unknown {kind} parameter {key!r} in model.params.{fixed} Known: {', '.join(known)}")
     merged = {**MODEL_DEFAULTS[kind], **params}
-    _int(merged["n_estimators"], "model.params.n_estimators", 1)
+    if "n_estimators" in merged:
+        _int(merged["n_estimators"], "model.params.n_estimators", 1)
     return Model(
         kind=kind,
         scope=parse_choice(raw.get("scope", "unified"), "model.scope", SCOPES),
-        warm_start=_bool(raw.get("warm_start", False), "model.warm_start"),
+        warm_start=warm_start,
+        estimator=estimator,
         params=tuple(sorted(merged.items())),
     )
 

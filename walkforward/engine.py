@@ -78,7 +78,7 @@ def run(
     """Run the walk-forward; with `checkpoints`, skip the tasks they hold and save each new one as it finishes."""
     timer = Timer()
     with timer("import"):  # start-up: the model library, before the pool's threads exist
-        models.import_model_library(config.model.kind)
+        models.import_model_library(config.model.kind, config.model.estimator)
     frame, fingerprint = load_features(config, timer, fingerprint)
     with timer("validate"):
         _check_panel(frame, config)
@@ -88,7 +88,7 @@ def run(
         splitter = folds.WalkForwardSplit(
             config.fold_length, step_size=config.step_size, embargo=config.embargo, window=config.window
         )
-        fold_list = splitter.folds(bench_dates, config.start_date, config.end_date)
+        fold_list = splitter.folds(bench_dates, config.start_date, config.end_date, benchmark=config.benchmark)
         off = folds.offsets(fold_list, m.dates)
         traded = np.isin(np.asarray(m.symbols), config.assets)[m.symbol]
 
@@ -100,6 +100,7 @@ def run(
         traded=traded,
         kind=config.model.kind,
         params=config.model.params,
+        estimator=config.model.estimator,
         seed=config.seed,
         keep_models=config.model.warm_start and checkpoints is not None,
     )

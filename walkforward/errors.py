@@ -17,6 +17,10 @@ class DataError(WalkforwardError):
     """The input data is missing, malformed or too short."""
 
 
+class DataWarning(UserWarning):
+    """Input data that is usable but suspect (unsorted rows, a long gap). The CLI prints each as one line."""
+
+
 class FoldFailed(RuntimeError):
     """A fold's model raised; the message names the fold's dates and assets. Finished folds are checkpointed."""
 

@@ -51,28 +51,38 @@ class WalkForwardSplit:
         self.embargo = embargo
         self.window = window
 
-    def folds(self, calendar: np.ndarray, start: dt.date, end: dt.date) -> list[Fold]:
-        """The folds of the out-of-sample period [start, end] on the sorted benchmark `calendar`."""
+    def folds(self, calendar: np.ndarray, start: dt.date, end: dt.date, *, benchmark: str = "") -> list[Fold]:
+        """The folds of the out-of-sample period [start, end] on the sorted benchmark `calendar`.
+
+        `benchmark` (the symbol) only names the calendar in error messages.
+        """
         cal = np.asarray(calendar, dtype="datetime64[D]")
         lo, hi = np.datetime64(start, "D"), np.datetime64(end, "D")
+        name = f"the benchmark {benchmark}" if benchmark else "the benchmark"
+        if not len(cal):
+            raise DataError(f"{name} has no rows; check the benchmark symbol and its CSV")
         first = int(np.searchsorted(cal, lo, side="left"))
         n = int(np.searchsorted(cal, hi, side="right")) - first
         if n <= 0:
             raise DataError(
-                f"no benchmark sessions between start_date {start} and end_date {end}; "
-                f"the benchmark's data runs from {cal[0]} to {cal[-1]}"
-                if len(cal)
-                else "the benchmark has no rows; check the benchmark symbol and its CSV"
+                f"no benchmark sessions between start_date {start} and end_date {end}: the data of {name} runs "
+                f"from {cal[0]} to {cal[-1]}; move --start-date and --end-date into that range"
+            )
+        if missing_sessions_after(cal, hi):
+            raise DataError(
+                f"end_date {end} is after the last date of {name} ({cal[-1]}); set --end-date to {cal[-1]} or "
+                "earlier, or add the missing data"
             )
         q, r = divmod(n, self.step_size)
         n_folds = max(1, q + (1 if 2 * r >= self.step_size else 0))
         starts = first + self.step_size * np.arange(n_folds)  # index in cal of each test window's first session
         need = self.fold_length + self.embargo
         if starts[0] - need < 0:
+            fix = f"move --start-date to {cal[need]} or later" if len(cal) > need else "add older data"
             raise DataError(
                 f"not enough history before start_date {start}: the first fold needs {need} benchmark "
                 f"sessions before it (fold_length={self.fold_length} + embargo={self.embargo}), the data has "
-                f"{starts[0]}; lower --fold-length or move --start-date later"
+                f"{starts[0]}; lower --fold-length or {fix}"
             )
         folds = []
         last = first + n - 1
@@ -96,6 +106,16 @@ class WalkForwardSplit:
                 )
             )
         return folds
+
+
+def missing_sessions_after(calendar: np.ndarray, end: np.datetime64) -> int:
+    """Sessions the calendar lacks in (its last date, end]: days, or weekdays when it never trades on a weekend."""
+    last = calendar[-1]
+    if end <= last:
+        return 0
+    if np.is_busday(calendar).all():
+        return int(np.busday_count(last + np.timedelta64(1, "D"), end + np.timedelta64(1, "D")))
+    return int((end - last).astype(np.int64))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from walkforward.checkpoints import TaskResult
 from walkforward.config import UNIFIED_SYMBOL, seed_for
 from walkforward.errors import DataError
 from walkforward.folds import Fold, FoldOffsets
+from walkforward.imports import import_hiding
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class FoldJob:
     traded: np.ndarray  # (n,) bool: the row's symbol is a traded asset
     kind: str
     params: tuple[tuple[str, Any], ...]
+    estimator: str | None  # import path for kind "sklearn"
     seed: int
     keep_models: bool  # warm start: results carry the model's state, for checkpoints
 
@@ -95,6 +97,7 @@ class FoldJob:
             m.y[a:b][train],
             seed=seed_for(self.seed, f, symbol),
             init_model=previous,
+            estimator=self.estimator,
         )
         t1 = time.perf_counter()
         pred = models.predict(self.kind, model, m.X[c:d][test])
@@ -102,7 +105,7 @@ class FoldJob:
         result = TaskResult(
             rows=np.flatnonzero(test) + c,
             prediction=pred,
-            importance=models.importance(self.kind, model),
+            importance=models.importance(self.kind, model, m.X.shape[1]),
             fit_seconds=t1 - t0,
             predict_seconds=t2 - t1,
             cpu_seconds=time.thread_time() - cpu0,
@@ -119,5 +122,5 @@ def dump_model(kind: str, model: Any) -> bytes:
 
 def load_model(kind: str, state: bytes) -> Any:
     if kind == "lightgbm":
-        return models.import_hiding("lightgbm").Booster(model_str=state.decode())
+        return import_hiding("lightgbm").Booster(model_str=state.decode())
     return pickle.loads(state)  # noqa: S301 - our own checkpoint, written atomically by this run

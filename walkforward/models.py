@@ -6,36 +6,20 @@ Model libraries are imported on first use, so a LightGBM run never imports sciki
 from __future__ import annotations
 
 import copy
-import importlib
-import sys
 from typing import Any
 
 import numpy as np
 
-# lightgbm's package imports scikit-learn, pandas and dask at import time, for its scikit-learn estimators and
-# DataFrame inputs, and scikit-learn imports pandas. walkforward gives them numpy arrays only, so it imports them
-# with those hidden: start-up drops from ~0.9 s to ~0.1 s and the Polars path never loads pandas.
-_HIDDEN = {"lightgbm": ("sklearn", "pandas", "dask", "distributed"), "sklearn.ensemble": ("pandas",)}
+from walkforward.config import FOREST_ESTIMATOR, resolve_estimator
+from walkforward.imports import import_hiding
 
 
-def import_hiding(module: str) -> Any:
-    """Import `module` while the optional packages it would pull in are hidden (unless already loaded)."""
-    if module in sys.modules:
-        return sys.modules[module]
-    hidden = [name for name in _HIDDEN.get(module, ()) if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
-    try:
-        return importlib.import_module(module)
-    finally:
-        for name in hidden:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
-
-
-def import_model_library(kind: str) -> None:
-    """Import what `kind` needs up front, outside the fit timer and before worker threads start."""
-    import_hiding("lightgbm" if kind == "lightgbm" else "sklearn.ensemble")
+def import_model_library(kind: str, estimator: str | None = None) -> None:
+    """Import what the model needs up front, outside the fit timer and before worker threads start."""
+    if kind == "lightgbm":
+        import_hiding("lightgbm")
+    else:
+        resolve_estimator(estimator or FOREST_ESTIMATOR)
 
 
 def lightgbm_params(params: dict[str, Any], seed: int) -> tuple[dict[str, Any], int]:
@@ -61,6 +45,7 @@ def fit(
     *,
     seed: int,
     init_model: Any = None,
+    estimator: str | None = None,
 ) -> Any:
     """Fit a model of `kind` on (X, y); with `init_model`, continue it (warm start)."""
     if kind == "lightgbm":
@@ -68,29 +53,33 @@ def fit(
         lgb_params, rounds = lightgbm_params(params, seed)
         data = lgb.Dataset(X, label=y, free_raw_data=True)
         return lgb.train(lgb_params, data, num_boost_round=rounds, init_model=init_model)
-    if kind == "random_forest":
-        if init_model is None:
-            RandomForestRegressor = import_hiding("sklearn.ensemble").RandomForestRegressor  # noqa: N806
-            model = RandomForestRegressor(**params, random_state=seed, n_jobs=1)
-        else:
-            model = copy.deepcopy(init_model)
-            model.set_params(
-                warm_start=True,
-                n_estimators=init_model.n_estimators + int(params["n_estimators"]),
-                random_state=seed,
-            )
-        return model.fit(X, y)
-    raise ValueError(f"unknown model kind {kind!r}")  # Config validation makes this unreachable
+    # random_forest is the scikit-learn estimator RandomForestRegressor with walkforward's defaults
+    cls = resolve_estimator(estimator or FOREST_ESTIMATOR)
+    accepted = set(cls._get_param_names())
+    fixed = {k: v for k, v in (("random_state", seed), ("n_jobs", 1)) if k in accepted}
+    if init_model is None:
+        model = cls(**params, **fixed)
+    else:  # warm start: continue a copy; ensembles grow by the configured number of estimators
+        model = copy.deepcopy(init_model)
+        grow = {}
+        if "n_estimators" in accepted:
+            grow["n_estimators"] = init_model.n_estimators + int(params.get("n_estimators", cls().n_estimators))
+        model.set_params(warm_start=True, **grow, **{k: v for k, v in fixed.items() if k == "random_state"})
+    return model.fit(X, y)
 
 
 def predict(kind: str, model: Any, X: np.ndarray) -> np.ndarray:
     if len(X) == 0:
         return np.empty(0, dtype=np.float64)
-    return np.asarray(model.predict(X), dtype=np.float64)
+    return np.asarray(model.predict(X), dtype=np.float64).reshape(len(X))
 
 
-def importance(kind: str, model: Any) -> np.ndarray:
-    """LightGBM total gain per feature; the forest's impurity importance."""
+def importance(kind: str, model: Any, n_features: int) -> np.ndarray:
+    """LightGBM total gain; tree ensembles' impurity importance; linear models' |coef|; else NaN."""
     if kind == "lightgbm":
         return np.asarray(model.feature_importance(importance_type="gain"), dtype=np.float64)
-    return np.asarray(model.feature_importances_, dtype=np.float64)
+    if hasattr(model, "feature_importances_"):
+        return np.asarray(model.feature_importances_, dtype=np.float64)
+    if hasattr(model, "coef_"):
+        return np.abs(np.asarray(model.coef_, dtype=np.float64)).reshape(-1)[:n_features]
+    return np.full(n_features, np.nan)

@@ -6,6 +6,7 @@ Both engines hand their tables over as pyarrow Tables (pandas: `pa.Table.from_pa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -109,7 +110,7 @@ class _Writes:
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
-        self.in_flight = 0
+        self.in_flight: dict[str, int] = {}  # temporary path -> id of the thread writing it
         self.refused = False
 
 
@@ -117,10 +118,16 @@ _WRITES = _Writes()
 
 
 def refuse_writes(wait_seconds: float) -> None:
-    """Refuse new atomic writes and wait (up to `wait_seconds`) for those in flight to finish or clean up."""
+    """Refuse new atomic writes, wait (up to `wait_seconds`) for other threads' writes in flight to land or clean up,
+    then delete the temporary files of those that did not: the calling thread's own (a signal handler interrupted
+    it, it cannot finish while we wait) and any still running after the wait."""
+    me = threading.get_ident()
     with _WRITES.cond:
         _WRITES.refused = True
-        _WRITES.cond.wait_for(lambda: _WRITES.in_flight == 0, timeout=wait_seconds)
+        _WRITES.cond.wait_for(lambda: all(t == me for t in _WRITES.in_flight.values()), timeout=wait_seconds)
+        for tmp in list(_WRITES.in_flight):
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
@@ -129,13 +136,13 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     Readers see the old file or the new one, never a partial one; a failure removes the temporary file.
     """
     path = Path(path)
-    with _WRITES.cond:
-        if _WRITES.refused:
-            raise RuntimeError(f"not writing {path}: the run is aborting")
-        _WRITES.in_flight += 1
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with _WRITES.cond:  # the temporary file is created and registered at once: an abort sees every one
+            if _WRITES.refused:
+                raise RuntimeError(f"not writing {path}: the run is aborting")
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            _WRITES.in_flight[tmp] = threading.get_ident()
         os.close(fd)
         os.chmod(tmp, 0o644)
         write(tmp)
@@ -147,9 +154,10 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
             os.unlink(tmp)
         raise
     finally:
-        with _WRITES.cond:
-            _WRITES.in_flight -= 1
-            _WRITES.cond.notify_all()
+        if tmp is not None:
+            with _WRITES.cond:
+                _WRITES.in_flight.pop(tmp, None)
+                _WRITES.cond.notify_all()
 
 
 def write_table(path: Path, table: pa.Table) -> None:

@@ -18,6 +18,7 @@ import os
 import pstats
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -97,5 +98,30 @@ def top_functions(path: str | os.PathLike[str], n: int = 20) -> str:
     """The `n` functions with the most cumulative time in the stats file at `path`, as pstats prints them."""
     out = io.StringIO()
     stats = pstats.Stats(str(path), stream=out)
-    stats.strip_dirs().sort_stats(pstats.SortKey.CUMULATIVE).print_stats(n)
-    return out.getvalue()
+    _shorten_paths(stats).sort_stats(pstats.SortKey.CUMULATIVE).print_stats(n)
+    return out.getvalue().strip("\n")
+
+
+def _shorten_paths(stats: pstats.Stats) -> pstats.Stats:
+    """File names relative to the import path (`lightgbm/basic.py`, `concurrent/futures/thread.py`).
+
+    Unlike `Stats.strip_dirs`, which keeps only base names and so adds up every `__init__.py:1(<module>)` into one
+    row, a name stays whole where shortening would make two functions one.
+    """
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # holds walkforward/ and cli/
+    roots = sorted({os.path.join(os.path.abspath(p), "") for p in [*sys.path, here] if p}, key=len, reverse=True)
+
+    def short(filename: str) -> str:
+        return next((filename[len(r) :] for r in roots if filename.startswith(r)), filename)
+
+    names = {f: (short(f[0]), *f[1:]) for f in stats.stats}  # type: ignore[attr-defined]
+    taken = Counter(names.values())
+    names = {f: name if taken[name] == 1 else f for f, name in names.items()}
+    stats.stats = {  # type: ignore[attr-defined]
+        names[f]: (cc, nc, tt, ct, {names.get(c, c): v for c, v in callers.items()})
+        for f, (cc, nc, tt, ct, callers) in stats.stats.items()  # type: ignore[attr-defined]
+    }
+    stats.top_level = {names.get(f, f) for f in stats.top_level}  # type: ignore[attr-defined]
+    stats.fcn_list = None  # type: ignore[attr-defined]
+    stats.all_callees = None  # type: ignore[attr-defined]
+    return stats

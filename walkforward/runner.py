@@ -19,7 +19,7 @@ from walkforward.cancel import Cancellation
 from walkforward.checkpoints import Checkpoints
 from walkforward.config import Config, available_cores
 from walkforward.data.store import fingerprint as data_fingerprint
-from walkforward.errors import ConfigError
+from walkforward.errors import ConfigError, WalkforwardError
 from walkforward.outputs import EngineResult, conform, write_json, write_outputs, write_table
 
 PACKAGES = ("walkforward", "polars", "numpy", "pandas", "lightgbm", "scikit-learn", "pyarrow")
@@ -83,17 +83,21 @@ def execute(
     fingerprint = data_fingerprint(config.data_dir, config.symbols)
     checkpoints = Checkpoints(out)
     checkpoints.prepare(config, fingerprint, resume=resume, overwrite=overwrite)
-    if config.engine == "legacy":
-        result = engine_module("legacy").run(config, progress=progress, save_features=save_features)
-    else:
-        result = engine_module("polars").run(
-            config,
-            progress=progress,
-            save_features=save_features,
-            checkpoints=checkpoints,
-            cancel=cancel,
-            fingerprint=fingerprint,
-        )
+    try:
+        if config.engine == "legacy":
+            result = engine_module("legacy").run(config, progress=progress, save_features=save_features)
+        else:
+            result = engine_module("polars").run(
+                config,
+                progress=progress,
+                save_features=save_features,
+                checkpoints=checkpoints,
+                cancel=cancel,
+                fingerprint=fingerprint,
+            )
+    except WalkforwardError:
+        checkpoints.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
+        raise
     t_write = time.perf_counter()
     if save_features and result.features is not None:
         write_table(out / "features.parquet", conform("features", result.features))

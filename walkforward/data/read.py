@@ -14,10 +14,11 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from walkforward.config import available_cores
-from walkforward.errors import DataError, did_you_mean
+from walkforward.errors import DataError, DataWarning, did_you_mean
 
 COLUMNS = ("date", "open", "high", "low", "close", "volume")
 PRICES = ("open", "high", "low", "close")
@@ -28,13 +29,12 @@ SCHEMA = {
     **{c: pl.Float64 for c in (*PRICES, "volume")},
 }
 RTOL = 1e-9  # relative rounding tolerated in the high/low checks
+GAP_SESSIONS = 10  # more sessions than this without a row is a warning (methodology §7)
 _MISSING = ("", "null", "NULL", "None", "NA", "N/A", "NaN", "nan", "-")
 _NEEDS = "the CSV needs date,open,high,low,close,volume"
 
 
-def read_csv(
-    path: str | os.PathLike[str], symbol: str, price_column: str = "close"
-) -> pl.DataFrame:
+def read_csv(path: str | os.PathLike[str], symbol: str, price_column: str = "close") -> pl.DataFrame:
     """One symbol's rows: `symbol, date, open, high, low, close, volume`, sorted by date.
 
     Columns may come in any order and capitalisation; the Yahoo layout (`Adj Close`) is accepted.
@@ -66,8 +66,10 @@ def read_csv(
     _validate(df, path, wanted)
 
     if not df["date"].is_sorted():
-        warnings.warn(f"{path}: rows are not sorted by date; sorted them on reading", stacklevel=2)
+        warnings.warn(f"{path}: rows are not sorted by date; sorted them on reading", DataWarning, stacklevel=2)
         df = df.sort("date")
+    if (gap := _gap_warning(df["date"], path, symbol)) is not None:
+        warnings.warn(gap, DataWarning, stacklevel=2)
     close = "adj_close" if price_column == "adj_close" else "close"
     return df.select(
         pl.lit(symbol, dtype=pl.String).alias("symbol"),
@@ -78,9 +80,7 @@ def read_csv(
     )
 
 
-def load_panel(
-    data_dir: str | os.PathLike[str], symbols: Iterable[str], price_column: str = "close"
-) -> pl.DataFrame:
+def load_panel(data_dir: str | os.PathLike[str], symbols: Iterable[str], price_column: str = "close") -> pl.DataFrame:
     """All symbols' rows in one frame (`SCHEMA`), sorted by (symbol, date)."""
     symbols = list(symbols)
     if not symbols:
@@ -89,9 +89,14 @@ def load_panel(
     order = sorted(set(symbols))
     workers = min(8, available_cores(), len(order))
     # Polars releases the GIL while parsing, so files read in parallel; `map` keeps the order, and
-    # the first failing symbol (in sorted order) is the one reported.
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        frames = list(pool.map(lambda s: read_csv(paths[s], s, price_column), order))
+    # the first failing symbol (in sorted order) is the one reported. Warnings are passed on in symbol order.
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                frames = list(pool.map(lambda s: read_csv(paths[s], s, price_column), order))
+    finally:
+        _relay_in_order(caught, [paths[s] for s in order])
     return pl.concat(frames, how="vertical")
 
 
@@ -111,6 +116,17 @@ def symbol_paths(data_dir: str | os.PathLike[str], symbols: Iterable[str]) -> di
             raise DataError(_missing_file(data_dir, symbol))
         out[symbol] = path
     return out
+
+
+def _relay_in_order(caught: list[warnings.WarningMessage], paths: list[Path]) -> None:
+    """Warn again what the reading threads warned, ordered by file (a file's own warnings keep their order)."""
+
+    def rank(w: warnings.WarningMessage) -> int:
+        text = str(w.message)
+        return next((i for i, p in enumerate(paths) if text.startswith(f"{p}: ")), len(paths))
+
+    for w in sorted(caught, key=rank):
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 # --- parsing -------------------------------------------------------------------------------------
@@ -135,9 +151,7 @@ def _header(path: Path) -> list[str]:
     seen: dict[str, str] = {}
     for original, name in zip(raw, names, strict=True):
         if name and name in seen:
-            raise DataError(
-                f"{path}: columns {seen[name]!r} and {original!r} both mean {name!r}; keep one"
-            )
+            raise DataError(f"{path}: columns {seen[name]!r} and {original!r} both mean {name!r}; keep one")
         seen[name] = original
     # Unnamed columns (a trailing comma, a pandas index) get unique placeholder names.
     return [n or f"_unnamed_{i}" for i, n in enumerate(names)]
@@ -160,11 +174,7 @@ def _parse(raw: pl.DataFrame, cols: tuple[str, ...]) -> pl.DataFrame:
         .filter(pl.any_horizontal(pl.col(f"{c}_raw").is_not_null() for c in cols))
         .with_columns(
             pl.col("date_raw").str.to_date("%Y-%m-%d", strict=False).alias("date"),
-            *(
-                pl.col(f"{c}_raw").cast(pl.Float64, strict=False).alias(c)
-                for c in cols
-                if c != "date"
-            ),
+            *(pl.col(f"{c}_raw").cast(pl.Float64, strict=False).alias(c) for c in cols if c != "date"),
         )
     )
 
@@ -220,9 +230,32 @@ def _validate(df: pl.DataFrame, path: Path, cols: tuple[str, ...]) -> None:
         lines = ", ".join(str(n) for n in first["line"])
         n_dates = dupes["date"].n_unique()
         more = f" ({n_dates - 1} more repeated dates)" if n_dates > 1 else ""
-        raise DataError(
-            f"{path}: date {dupes['date'][0]} appears on lines {lines}; keep one row per date{more}"
-        )
+        raise DataError(f"{path}: date {dupes['date'][0]} appears on lines {lines}; keep one row per date{more}")
+
+
+def _gap_warning(dates: pl.Series, path: Path, symbol: str) -> str | None:
+    """A warning naming the first gap of more than `GAP_SESSIONS` missing sessions in sorted `dates`, or None.
+
+    An asset with a row on a Saturday or Sunday trades every day (crypto): every calendar day is a session. Other
+    assets trade Monday to Friday: weekdays are sessions (a market holiday counts as one missing session).
+    """
+    days = dates.to_numpy().astype("datetime64[D]")
+    if len(days) < 2:
+        return None
+    prev, cur = days[:-1], days[1:]
+    every_day = not np.is_busday(days).all()  # a row on a weekend
+    step = np.timedelta64(1, "D")
+    missing = (cur - prev).astype(np.int64) - 1 if every_day else np.busday_count(prev + step, cur)
+    big = np.flatnonzero(missing > GAP_SESSIONS)
+    if not len(big):
+        return None
+    i = big[0]
+    unit = "days" if every_day else "weekdays"
+    more = f"; {len(big) - 1} more such gap{'s' if len(big) > 2 else ''}" if len(big) > 1 else ""
+    return (
+        f"{path}: {int((cur[i] - prev[i]).astype(np.int64))} days without rows between {prev[i]} and {cur[i]} "
+        f"({missing[i]} {unit} missing, more than {GAP_SESSIONS}{more}); add the missing rows if {symbol} traded then"
+    )
 
 
 def _missing_file(data_dir: Path, symbol: str) -> str:

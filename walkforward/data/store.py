@@ -3,7 +3,8 @@ their content is unchanged.
 
 `DATA_DIR/.wf/prices.json` records what the Parquet file was built from (the CSVs' content
 fingerprint, the symbols, the price column) and the sha256 of the Parquet file itself, so a stale,
-corrupt or truncated store is detected and rebuilt. Modification times are never trusted.
+corrupt or truncated store is detected and rebuilt. Modification times are never trusted. It also keeps the
+warnings that validating the CSVs gave (unsorted rows, long gaps): a run that reuses the store warns again.
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ import io
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
 
 from walkforward.data.read import load_panel, symbol_paths
-from walkforward.errors import DataError
+from walkforward.errors import DataError, DataWarning
 
 STORE_DIR = ".wf"
 PARQUET_NAME = "prices.parquet"
 MANIFEST_NAME = "prices.json"
-FORMAT_VERSION = 1  # bump when the Parquet layout changes: every store is rebuilt
+FORMAT_VERSION = 2  # bump when the Parquet layout or the validation changes: every store is rebuilt
 ROW_GROUP_SIZE = 65_536  # rows; sorted by (symbol, date), so statistics prune symbols and dates
 _CHUNK = 1 << 20
 
@@ -47,18 +49,21 @@ def store_paths(data_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
     return root / PARQUET_NAME, root / MANIFEST_NAME
 
 
-def convert(
-    data_dir: str | os.PathLike[str], symbols: Iterable[str], price_column: str = "close"
-) -> Path:
+def convert(data_dir: str | os.PathLike[str], symbols: Iterable[str], price_column: str = "close") -> Path:
     """Read and validate the CSVs, write the Parquet store and its manifest; return its path."""
     symbols = sorted(set(symbols))
     return _convert(data_dir, symbols, price_column, fingerprint(data_dir, symbols))
 
 
-def _convert(
-    data_dir: str | os.PathLike[str], symbols: list[str], price_column: str, fp: str
-) -> Path:
-    panel = load_panel(data_dir, symbols, price_column)
+def _convert(data_dir: str | os.PathLike[str], symbols: list[str], price_column: str, fp: str) -> Path:
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            panel = load_panel(data_dir, symbols, price_column)
+    finally:
+        for w in caught:  # passed on as they came
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, DataWarning)))
     parquet, manifest = store_paths(data_dir)
     try:
         parquet.parent.mkdir(exist_ok=True)
@@ -76,12 +81,12 @@ def _convert(
             "price_column": price_column,
             "rows": panel.height,
             "parquet_sha256": hashlib.sha256(data).hexdigest(),
+            "warnings": notes,
         }
         _write_atomic(manifest, (json.dumps(record, indent=2) + "\n").encode())
     except OSError as exc:
         raise DataError(
-            f"cannot write the data store in {parquet.parent}: {exc.strerror or exc}; "
-            "make the data directory writable"
+            f"cannot write the data store in {parquet.parent}: {exc.strerror or exc}; make the data directory writable"
         ) from None
     return parquet
 
@@ -114,6 +119,9 @@ def ensure_store(
     )
     if not fresh:
         _convert(data_dir, symbols, price_column, fp)
+    else:
+        for note in record.get("warnings") or []:  # what validating these CSVs warned when the store was built
+            warnings.warn(str(note), DataWarning, stacklevel=2)
     return parquet, fp
 
 

@@ -46,19 +46,37 @@ def n_folds(n_sessions: int, step_size: int) -> int:
     return max(1, q + (1 if 2 * r >= step_size else 0))
 
 
+def _missing_sessions_after(sessions: pd.DatetimeIndex, end: pd.Timestamp) -> int:
+    """Sessions missing in (last date, end]: calendar days, or weekdays when the benchmark never trades on a weekend."""
+    last = sessions[-1]
+    if end <= last:
+        return 0
+    if (sessions.day_of_week < 5).all():
+        return len(pd.bdate_range(last + pd.Timedelta(days=1), end))
+    return (end - last).days
+
+
 def make_folds(benchmark_dates: pd.Series, config: Config) -> list[Fold]:
     """The folds of `config` on the benchmark calendar `benchmark_dates` (sorted, unique)."""
     sessions = pd.DatetimeIndex(benchmark_dates)
     start = pd.Timestamp(config.start_date)
     end = pd.Timestamp(config.end_date)
+    # the same messages as the Polars engine's splitter (walkforward/folds.py)
+    name = f"the benchmark {config.benchmark}"
+    if len(sessions) == 0:
+        raise DataError(f"{name} has no rows; check the benchmark symbol and its CSV")
+    first_day, last_day = sessions[0].date(), sessions[-1].date()
     in_period = sessions[(sessions >= start) & (sessions <= end)]
     n = len(in_period)
     if n == 0:
-        span = f"{sessions[0].date()} to {sessions[-1].date()}" if len(sessions) else "no dates"
         raise DataError(
-            f"no benchmark sessions between start and end: {config.benchmark} has {span}, "
-            f"start_date={config.start_date}, end_date={config.end_date}; "
-            "move --start-date / --end-date into the data"
+            f"no benchmark sessions between start_date {config.start_date} and end_date {config.end_date}: the data "
+            f"of {name} runs from {first_day} to {last_day}; move --start-date and --end-date into that range"
+        )
+    if _missing_sessions_after(sessions, end):
+        raise DataError(
+            f"end_date {config.end_date} is after the last date of {name} ({last_day}); set --end-date to "
+            f"{last_day} or earlier, or add the missing data"
         )
 
     step = config.step_size
@@ -72,11 +90,15 @@ def make_folds(benchmark_dates: pd.Series, config: Config) -> list[Fold]:
         k = int(np.searchsorted(sessions, test_lo[i], side="left"))
         first = k - lookback
         if first < 0:
+            fix = (
+                f"move --start-date to {sessions[lookback].date()} or later"
+                if len(sessions) > lookback
+                else "add older data"
+            )
             raise DataError(
-                f"too little history: {lookback} {config.benchmark} sessions are needed before "
-                f"start_date {config.start_date} (fold_length={config.fold_length} + "
-                f"embargo={config.embargo}), but there are only {k}; lower --fold-length or move "
-                "--start-date later"
+                f"not enough history before start_date {config.start_date}: the first fold needs {lookback} "
+                f"benchmark sessions before it (fold_length={config.fold_length} + embargo={config.embargo}), the "
+                f"data has {k}; lower --fold-length or {fix}"
             )
         train_hi = test_lo[i] if config.embargo == 0 else sessions[k - config.embargo]
         expanding = config.window == "expanding"

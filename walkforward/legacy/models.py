@@ -1,4 +1,5 @@
-"""Fit, predict and explain one model (methodology §3): LightGBM or a random forest, one thread.
+"""Fit, predict and explain one model (methodology §3): LightGBM, a random forest or any scikit-learn
+regressor named by import path, one thread.
 
 `fit` optionally continues a previous model of the same chain (warm start): LightGBM passes it as
 `init_model` and adds `n_estimators` rounds; the forest is copied and grows `n_estimators` trees
@@ -14,9 +15,9 @@ import lightgbm as lgb
 import numpy as np
 from sklearn.ensemble import RandomForestRegressor
 
-from walkforward.config import Config
+from walkforward.config import Config, resolve_estimator
 
-Model = lgb.Booster | RandomForestRegressor
+Model = Any  # a LightGBM Booster or a scikit-learn regressor
 
 
 def lightgbm_params(config_params: dict[str, Any], seed: int) -> tuple[dict[str, Any], int]:
@@ -48,26 +49,50 @@ def fit(
         data = lgb.Dataset(X, label=y, feature_name=list(config.feature_names), params=lgb_params)
         return lgb.train(lgb_params, data, num_boost_round=rounds, init_model=previous)
 
-    n_estimators = int(params["n_estimators"])
+    if config.model.kind == "random_forest":
+        n_estimators = int(params["n_estimators"])
+        if previous is None:
+            forest = RandomForestRegressor(**{**params, "random_state": seed, "n_jobs": 1})
+        else:
+            forest = copy.deepcopy(previous)
+            forest.set_params(
+                warm_start=True,
+                n_estimators=previous.n_estimators + n_estimators,
+                random_state=seed,
+            )
+        return forest.fit(X, y)
+
+    # any scikit-learn regressor by import path: the fold seed and one thread where it takes them
+    cls = resolve_estimator(config.model.estimator)
+    names = cls().get_params()
     if previous is None:
-        forest = RandomForestRegressor(**{**params, "random_state": seed, "n_jobs": 1})
-    else:
-        forest = copy.deepcopy(previous)
-        forest.set_params(
-            warm_start=True,
-            n_estimators=previous.n_estimators + n_estimators,
-            random_state=seed,
-        )
-    return forest.fit(X, y)
+        settings = dict(params)
+        if "random_state" in names:
+            settings["random_state"] = seed
+        if "n_jobs" in names:
+            settings["n_jobs"] = 1
+        return cls(**settings).fit(X, y)
+    model = copy.deepcopy(previous)
+    changes: dict[str, Any] = {"warm_start": True}
+    if "n_estimators" in names:
+        changes["n_estimators"] = previous.n_estimators + int(params.get("n_estimators", names["n_estimators"]))
+    if "random_state" in names:
+        changes["random_state"] = seed
+    model.set_params(**changes)
+    return model.fit(X, y)
 
 
 def predict(model: Model, X: np.ndarray) -> np.ndarray:
     """Predictions for the rows of `X` (float64)."""
-    return np.asarray(model.predict(X), dtype=np.float64)
+    return np.asarray(model.predict(X), dtype=np.float64).ravel()
 
 
 def importance(model: Model) -> np.ndarray:
     """Feature importance in feature order: LightGBM total gain, forest impurity importance."""
     if isinstance(model, lgb.Booster):
         return np.asarray(model.feature_importance(importance_type="gain"), dtype=np.float64)
-    return np.asarray(model.feature_importances_, dtype=np.float64)
+    if hasattr(model, "feature_importances_"):
+        return np.asarray(model.feature_importances_, dtype=np.float64)
+    if hasattr(model, "coef_"):  # linear models: the size of each coefficient
+        return np.abs(np.ravel(model.coef_)).astype(np.float64)
+    return np.full(model.n_features_in_, np.nan)
