@@ -22,10 +22,10 @@ from typing import Any
 
 from bench.workloads import WORKLOADS, ensure_dataset
 from walkforward.compare import compare_runs
-from walkforward.config import available_cores
+from walkforward.config import EXECUTORS, available_cores
 from walkforward.errors import WalkforwardError
 
-STAGES = ("import", "load", "validate", "features", "fit", "predict", "backtest", "metrics", "write")
+STAGES = ("import", "load", "validate", "features", "executor", "fit", "predict", "backtest", "metrics", "write")
 PIPELINE = ("load", "validate", "features", "backtest", "metrics", "write")  # outside the models, after start-up
 TOLERANCE = 1e-9
 
@@ -49,6 +49,7 @@ class Case:
 class BenchResult:
     cases: list[dict[str, Any]] = field(default_factory=list)
     gate: list[dict[str, Any]] = field(default_factory=list)
+    overhead: list[dict[str, Any]] = field(default_factory=list)  # another executor vs the thread pool
 
     @property
     def ok(self) -> bool:
@@ -56,15 +57,20 @@ class BenchResult:
 
 
 def plan(workloads: list[str], workers: list[int], executor: str = "threads") -> list[Case]:
+    """Per workload: legacy, then the Polars engine per worker count on the thread pool and, for another
+    executor, on that executor too (its overhead is measured against the thread pool)."""
     unknown = [w for w in workloads if w not in WORKLOADS]
     if unknown:
         raise WalkforwardError(f"unknown workload {unknown[0]!r}; choose from {', '.join(WORKLOADS)}")
     if not workers or any(w < 1 for w in workers):
         raise WalkforwardError(f"--workers must be positive integers like 1,2,4; got {workers}")
+    if executor not in EXECUTORS:
+        raise WalkforwardError(f"--executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
     cases = []
     for w in workloads:
         cases.append(Case(w, "legacy", 1))
-        cases += [Case(w, "polars", n, executor) for n in workers]
+        for ex in dict.fromkeys(("threads", executor)):
+            cases += [Case(w, "polars", n, ex) for n in workers]
     return cases
 
 
@@ -76,6 +82,7 @@ def run_case(case: Case, out_dir: Path, extra: dict[str, Any] | None = None) -> 
         "engine": case.engine,
         "n_jobs": case.workers,
         "output_dir": str(out_dir),
+        **({"executor": case.executor} if case.executor != "threads" else {}),
         **(extra or {}),
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,9 +109,12 @@ def run_bench(
     repeat: int,
     *,
     executor: str = "threads",
+    scheduler: str | None = None,
     keep_dir: Path | None = None,
     on_case: Callable[[Case, int], None] | None = None,
 ) -> BenchResult:
+    """Run every case `repeat` times; `scheduler` (a Dask scheduler's address) goes to the `dask` cases, which
+    otherwise start a LocalCluster of `workers` processes each."""
     cases = plan(workloads, workers, executor)
     for w in workloads:
         ensure_dataset(WORKLOADS[w])
@@ -117,7 +127,8 @@ def run_bench(
                 if on_case:
                     on_case(case, r)
                 out = root / case.workload / f"{case.label.replace('/', '-').replace(' ', '')}-r{r}"
-                samples[case].append(run_case(case, out))
+                extra = {"scheduler": scheduler} if scheduler and case.executor == "dask" else None
+                samples[case].append(run_case(case, out, extra))
                 if r == 0:
                     outputs[case] = out
                 else:
@@ -128,6 +139,7 @@ def run_bench(
         if keep_dir is None:
             shutil.rmtree(root, ignore_errors=True)
     add_speedups(result.cases)
+    result.overhead = executor_overhead(result.cases)
     return result
 
 
@@ -172,7 +184,10 @@ def add_speedups(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         same = [r for r in rows if r["workload"] == row["workload"]]
         legacy = next((r for r in same if r["engine"] == "legacy"), None)
-        one = next((r for r in same if r["engine"] != "legacy" and r["workers"] == 1), None)
+        one = next(
+            (r for r in same if r["engine"] != "legacy" and r["executor"] == row["executor"] and r["workers"] == 1),
+            None,
+        )
         wall = row["wall_seconds"]["median"]
         row["speedup_vs_legacy"] = legacy["wall_seconds"]["median"] / wall if legacy else None
         if row["engine"] == "legacy" or one is None:
@@ -180,6 +195,45 @@ def add_speedups(rows: list[dict[str, Any]]) -> None:
         else:
             row["speedup_vs_1_worker"] = one["wall_seconds"]["median"] / wall
             row["parallel_efficiency"] = row["speedup_vs_1_worker"] / row["workers"]
+
+
+def executor_overhead(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each non-thread case against the thread pool with as many workers: process wall and in-process run time
+    (medians), and the extra time as a share of the thread pool's."""
+    out = []
+    for row in rows:
+        if row["engine"] == "legacy" or row["executor"] == "threads":
+            continue
+        base = next(
+            (
+                r
+                for r in rows
+                if r["workload"] == row["workload"]
+                and r["engine"] == row["engine"]
+                and r["executor"] == "threads"
+                and r["workers"] == row["workers"]
+            ),
+            None,
+        )
+        if base is None:
+            continue
+        wall, base_wall = row["wall_seconds"]["median"], base["wall_seconds"]["median"]
+        run, base_run = row["run_seconds"]["median"], base["run_seconds"]["median"]
+        out.append(
+            {
+                "workload": row["workload"],
+                "workers": row["workers"],
+                "executor": row["executor"],
+                "wall_seconds": wall,
+                "threads_wall_seconds": base_wall,
+                "wall_overhead": wall / base_wall - 1 if base_wall else None,
+                "run_seconds": run,
+                "threads_run_seconds": base_run,
+                "run_overhead": run / base_run - 1 if base_run else None,
+                "executor_seconds": row["stages"]["executor"],
+            }
+        )
+    return out
 
 
 def determinism_gate(cases: list[Case], outputs: dict[Case, Path]) -> list[dict[str, Any]]:
@@ -212,6 +266,7 @@ def write_report(result: BenchResult, path: Path, command: str) -> None:
             "machine": {"cores_available": available_cores(), "platform": sys.platform},
             "date": time.strftime("%Y-%m-%d %H:%M:%S"),
             "cases": result.cases,
+            "executor_overhead": result.overhead,
             "determinism_gate": {"ok": result.ok, "checks": result.gate},
         },
     )

@@ -9,6 +9,7 @@ STAGE_COLOURS = {
     "load": "#8c8c8c",
     "validate": "#bdbdbd",
     "features": "#4c72b0",
+    "executor": "#c44e52",  # starting and stopping worker processes or a cluster
     "fit": "#dd8452",
     "predict": "#f2b880",
     "backtest": "#55a868",
@@ -26,10 +27,14 @@ def plot(cases: list[dict[str, Any]], path: Path) -> Path:
     workloads = list(dict.fromkeys(c["workload"] for c in cases))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 5.5), gridspec_kw={"width_ratios": [1, 1.6]})
 
+    executors = list(dict.fromkeys(c["executor"] for c in cases if c["engine"] != "legacy"))
     for w in workloads:
-        rows = sorted((c for c in cases if c["workload"] == w and c["engine"] != "legacy"), key=lambda c: c["workers"])
-        if rows:
-            ax1.plot([c["workers"] for c in rows], [c["speedup_vs_legacy"] for c in rows], marker="o", label=w)
+        for ex in executors:
+            rows = [c for c in cases if c["workload"] == w and c["engine"] != "legacy" and c["executor"] == ex]
+            rows.sort(key=lambda c: c["workers"])
+            label = w if len(executors) == 1 else f"{w} ({ex})"
+            if rows:
+                ax1.plot([c["workers"] for c in rows], [c["speedup_vs_legacy"] for c in rows], marker="o", label=label)
     ax1.axhline(1.0, color="grey", lw=0.8, ls="--")
     ax1.set_xscale("log", base=2)
     ax1.set_xlabel("workers (--n-jobs)")

@@ -53,6 +53,28 @@ def workload_table(workload: str, rows: list[dict[str, Any]]) -> Table:
     return t
 
 
+def overhead_table(rows: list[dict[str, Any]]) -> Table:
+    t = Table(
+        title="executor overhead vs the thread pool",
+        caption="wall: process, start-up included; run: in-process; executor: starting and stopping the workers",
+        header_style="bold",
+    )
+    for col in ("workload", "case", "wall s", "threads wall s", "overhead", "run s", "threads run s", "executor s"):
+        t.add_column(col, justify="left" if col in ("workload", "case") else "right", no_wrap=True)
+    for r in rows:
+        t.add_row(
+            r["workload"],
+            f"{r['executor']} x{r['workers']}",
+            f"{r['wall_seconds']:.2f}",
+            f"{r['threads_wall_seconds']:.2f}",
+            _x(r["wall_overhead"], "{:+.0%}"),
+            f"{r['run_seconds']:.2f}",
+            f"{r['threads_run_seconds']:.2f}",
+            f"{r['executor_seconds']:.2f}",
+        )
+    return t
+
+
 @handle_errors
 def bench(
     workers: Annotated[str, typer.Option(help="Worker counts for the Polars engine, comma-separated.")] = "1,2,4,8",
@@ -64,6 +86,12 @@ def bench(
         "results/performance_benchmarks.json"
     ),
     keep_runs: Annotated[Path | None, typer.Option(help="Keep every case's outputs in this folder.")] = None,
+    executor: Annotated[
+        str, typer.Option(help="threads, processes or dask: another executor also runs and is compared with threads.")
+    ] = "threads",
+    scheduler: Annotated[
+        str | None, typer.Option(metavar="ADDRESS", help="Dask scheduler for the dask cases (default: a LocalCluster).")
+    ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
@@ -73,7 +101,7 @@ def bench(
 
     names = [w.strip() for w in workloads.split(",") if w.strip()]
     counts = _ints(workers, "--workers")
-    total = len(plan(names, counts)) * repeat
+    total = len(plan(names, counts, executor)) * repeat
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not progress) as bar:
         task = bar.add_task("bench", total=total)
@@ -83,10 +111,14 @@ def bench(
             bar.update(task, completed=seen[0], description=f"{case.workload}: {case.label} (repeat {r + 1})")
             seen[0] += 1
 
-        result = run_bench(names, counts, repeat, keep_dir=keep_runs, on_case=on_case)
+        result = run_bench(
+            names, counts, repeat, executor=executor, scheduler=scheduler, keep_dir=keep_runs, on_case=on_case
+        )
         bar.update(task, completed=total, description="done")
     for name in names:
         console.print(workload_table(name, [c for c in result.cases if c["workload"] == name]))
+    if result.overhead:
+        console.print(overhead_table(result.overhead))
     command = shlex.join(
         [
             "wf",
@@ -99,6 +131,8 @@ def bench(
             str(repeat),
             "--output",
             str(output),
+            *(["--executor", executor] if executor != "threads" else []),
+            *(["--scheduler", scheduler] if scheduler else []),
         ]
     )
     write_report(result, output, command)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import os
 import shlex
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,8 +19,9 @@ from rich.markup import escape
 from walkforward.cancel import EXIT_CANCELLED, Cancelled
 from walkforward.errors import DataWarning, FoldFailed, WalkforwardError
 
-console = Console()
-err_console = Console(stderr=True)
+# Lines are never wrapped mid-word (paths stay whole); tables printed to a pipe or a log get 160 columns, not 80.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
+err_console = Console(stderr=True, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +41,13 @@ def print_warnings(caught: list[warnings.WarningMessage]) -> None:
     for message in dict.fromkeys(str(w.message) for w in caught):
         warn(message)
     caught.clear()
+
+
+def exit_on_signal() -> None:
+    """From now on SIGINT and SIGTERM end the process at once with exit code 130 (main thread only)."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: os._exit(EXIT_CANCELLED))
 
 
 def handle_errors(func: F) -> F:
@@ -64,6 +75,7 @@ def handle_errors(func: F) -> F:
                     raise
                 raise fail(str(exc), code=1) from None
             except Cancelled as exc:
+                exit_on_signal()  # the run is over: a further Ctrl-C while we print and exit means "now", still 130
                 print_warnings(caught)
                 again = " ".join(shlex.quote(a) for a in sys.argv[1:] if a not in ("--overwrite", "--resume"))
                 err_console.print(

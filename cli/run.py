@@ -62,7 +62,13 @@ def run(
         typer.Option("--warm-start/--no-warm-start", help="Continue the previous fold's model."),
     ] = None,
     engine: Annotated[str | None, typer.Option(help="polars (default) or legacy.")] = None,
-    n_jobs: Annotated[int | None, typer.Option(help="Worker threads (default: available cores).")] = None,
+    n_jobs: Annotated[int | None, typer.Option(help="Workers (default: available cores).")] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="threads (default), processes, or dask (a LocalCluster, or --scheduler's).")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(metavar="ADDRESS", help="Dask scheduler, e.g. tcp://HOST:8786 (with --executor dask).")
+    ] = None,
     output_dir: Annotated[str | None, typer.Option(help="Where outputs are written.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     save_features: Annotated[bool, typer.Option("--save-features", help="Also write features.parquet.")] = False,
@@ -98,6 +104,8 @@ def run(
         "model.warm_start": warm_start,
         "engine": engine,
         "n_jobs": n_jobs,
+        "executor": executor,
+        "scheduler": scheduler,
         "output_dir": output_dir,
         "seed": seed,
     }

@@ -184,7 +184,9 @@ def test_warm_start_changes_later_folds_only(data_dir: Path) -> None:
 def test_too_little_history_says_what_is_needed(data_dir: Path) -> None:
     # weekdays before 2019-03-01: 23 in January (from Tuesday the 1st) + 20 in February = 43
     config = make_config(data_dir, start_date="2019-03-01", fold_length=100, embargo=2)
-    with pytest.raises(DataError, match=r"the first fold needs 102 benchmark sessions .* the data has 43; lower --fold-length"):
+    with pytest.raises(
+        DataError, match=r"the first fold needs 102 benchmark sessions .* the data has 43; lower --fold"
+    ):
         run(config)
 
 
@@ -305,7 +307,7 @@ def test_fold_errors() -> None:
     with pytest.raises(
         DataError,
         match=r"the first fold needs 12 benchmark sessions before it \(fold_length=10 \+ embargo=2\), the data has 10; "
-        r"lower --fold-length or move --start-date",
+        r"lower --fold-length or --embargo or move --start-date to 2024-01-17 or later$",
     ):
         make_folds(CALENDAR, fold_config(fold_length=10, embargo=2))
 

@@ -24,7 +24,7 @@ from walkforward.errors import WalkforwardError
 from walkforward.outputs import TABLES, atomic_write, write_json
 
 # keys that may change between an interrupted run and its resumption without changing any result
-RESULT_NEUTRAL = ("output_dir", "n_jobs")
+RESULT_NEUTRAL = ("output_dir", "n_jobs", "executor", "scheduler")
 FINISHED_MARKER = "run.json"
 # what a run writes into its output directory (atomically: a killed write leaves `.NAME.XXXXXXXX.tmp`)
 OUTPUT_NAMES = (*(f"{t}.parquet" for t in TABLES), "features.parquet", "metrics.json", FINISHED_MARKER)
@@ -109,7 +109,7 @@ class Checkpoints:
     def discard_if_unused(self) -> None:
         """Undo `prepare` when the run stopped before saving any fold (bad input found while loading): a directory
         that this run only began is left as it was, not as an interrupted run that `--resume` would be asked for."""
-        if self.created and not any(p.name != "manifest.json" for p in self.dir.iterdir()):
+        if self.created and self.dir.is_dir() and all(p.name == "manifest.json" for p in self.dir.iterdir()):
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def _check_manifest(self, config: Config, fingerprint: str) -> None:

@@ -29,6 +29,7 @@ FIXED_ESTIMATOR_PARAMS = ("random_state", "n_jobs")
 SCOPES = ("unified", "per_asset")
 WINDOWS = ("rolling", "expanding")
 ENGINES = ("polars", "legacy")
+EXECUTORS = ("threads", "processes", "dask")  # walkforward/execution.py
 PRICE_COLUMNS = ("close", "adj_close")
 UNIFIED_SYMBOL = "*"
 # what people may call an engine, for the hint of an unknown `engine` (difflib would suggest 'polars' for 'pandas')
@@ -140,6 +141,8 @@ class Config:
     seed: int = 42
     engine: str = "polars"
     n_jobs: int | None = None
+    executor: str = "threads"
+    scheduler: str | None = None  # a Dask scheduler address, for executor "dask"
     output_dir: str = "results/latest"
 
     @property
@@ -414,8 +417,15 @@ def _build(raw: dict[str, Any]) -> Config:
         seed=_int(get("seed", d.seed), "seed", 0),
         engine=parse_choice(get("engine", d.engine), "engine", ENGINES, ENGINE_ALIASES),
         n_jobs=None if n_jobs is None else _int(n_jobs, "n_jobs", 1),
+        executor=parse_choice(get("executor", d.executor), "executor", EXECUTORS),
+        scheduler=None if get("scheduler") is None else _text(get("scheduler"), "scheduler").strip(),
         output_dir=_text(get("output_dir", d.output_dir), "output_dir"),
     )
+    if cfg.scheduler is not None and cfg.executor != "dask":
+        raise ConfigError(
+            f"scheduler {cfg.scheduler!r} is for executor 'dask', but executor is {cfg.executor!r}; "
+            "pass --executor dask or drop --scheduler"
+        )
     if cfg.start_date > cfg.end_date:
         raise ConfigError(f"start_date {cfg.start_date} is after end_date {cfg.end_date}; swap them or fix one")
     if cfg.fold_length <= cfg.horizon:

@@ -19,7 +19,7 @@ from walkforward.checkpoints import Checkpoints, TaskResult
 from walkforward.config import UNIFIED_SYMBOL, Config
 from walkforward.data.store import ensure_store, scan
 from walkforward.errors import DataError, FoldFailed, WalkforwardError
-from walkforward.execution import TaskFailed, run_chains
+from walkforward.execution import TaskFailed, require_distributed, run_chains
 from walkforward.features import feature_plan
 from walkforward.job import FoldJob, Matrix, load_model
 from walkforward.outputs import EngineResult
@@ -79,6 +79,8 @@ def run(
     timer = Timer()
     with timer("import"):  # start-up: the model library, before the pool's threads exist
         models.import_model_library(config.model.kind, config.model.estimator)
+        if config.executor == "dask":  # after the model library, which would load its Dask integration otherwise
+            require_distributed()
     frame, fingerprint = load_features(config, timer, fingerprint)
     with timer("validate"):
         _check_panel(frame, config)
@@ -105,8 +107,9 @@ def run(
         keep_models=config.model.warm_start and checkpoints is not None,
     )
     with timer("fit"):
-        results = fit_all(config, job, tasks, chains, progress, checkpoints, cancel)
-    model_wall = timer.pop("fit")  # the pool's wall time, split between fit and predict by their model time
+        results = fit_all(config, job, tasks, chains, progress, checkpoints, cancel, timer)
+    # the pool's wall time less starting and stopping its workers, split between fit and predict by model time
+    model_wall = timer.pop("fit") - timer.get("executor", 0.0)
     fit_s = sum(r.fit_seconds for r in results.values())
     pred_s = sum(r.predict_seconds for r in results.values())
     share = fit_s / (fit_s + pred_s) if fit_s + pred_s > 0 else 1.0
@@ -146,6 +149,7 @@ def fit_all(
     progress: Progress | None,
     checkpoints: Checkpoints | None,
     cancel: Cancellation | None,
+    timings: dict[str, float] | None = None,
 ) -> dict[Task, TaskResult]:
     """Fit every task not already checkpointed; checkpoint each as it finishes."""
     done: dict[Task, TaskResult] = {}
@@ -169,7 +173,7 @@ def fit_all(
     if progress is not None:
         progress(count[0], len(tasks))
 
-    def on_done(task: Task, payload: tuple[TaskResult, bytes | None], model: Any) -> None:  # noqa: ARG001
+    def on_done(task: Task, payload: tuple[TaskResult, bytes | None]) -> None:
         result, state = payload
         if checkpoints is not None:
             checkpoints.save(task, result, state)
@@ -179,7 +183,15 @@ def fit_all(
 
     try:
         new = run_chains(
-            chains, job, n_jobs=config.resolved_n_jobs, on_done=on_done, cancel=cancel, start_models=start_models
+            chains,
+            job,
+            n_jobs=config.resolved_n_jobs,
+            on_done=on_done,
+            cancel=cancel,
+            start_models=start_models,
+            executor=config.executor,
+            scheduler=config.scheduler,
+            timings=timings,
         )
     except TaskFailed as exc:
         if isinstance(exc.error, WalkforwardError):  # bad input found inside a fold: already names it

@@ -82,7 +82,7 @@ class WalkForwardSplit:
             raise DataError(
                 f"not enough history before start_date {start}: the first fold needs {need} benchmark "
                 f"sessions before it (fold_length={self.fold_length} + embargo={self.embargo}), the data has "
-                f"{starts[0]}; lower --fold-length or {fix}"
+                f"{starts[0]}; lower --fold-length{' or --embargo' if self.embargo else ''} or {fix}"
             )
         folds = []
         last = first + n - 1

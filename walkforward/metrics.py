@@ -24,6 +24,17 @@ def _div(num: float, den: float) -> float | None:
     return float(out) if math.isfinite(out) else None
 
 
+def _cagr(growth: float, exponent: float) -> float | None:
+    """`growth ** exponent - 1`; null when growth <= 0, or when the power overflows (absurd prices in the data)."""
+    if not growth > 0:
+        return None
+    try:
+        out = growth**exponent - 1.0
+    except OverflowError:
+        return None
+    return out if math.isfinite(out) else None
+
+
 def return_metrics(r: np.ndarray, exposure: np.ndarray, traded: np.ndarray, annualization: float) -> dict[str, Any]:
     """Every return-series metric of one series (rows in date order)."""
     n = len(r)
@@ -33,7 +44,7 @@ def return_metrics(r: np.ndarray, exposure: np.ndarray, traded: np.ndarray, annu
         return out
     growth = float(np.prod(1.0 + r))
     root = math.sqrt(annualization)
-    cagr = growth ** (annualization / n) - 1.0 if growth > 0 else None
+    cagr = _cagr(growth, annualization / n)
     mean = float(np.mean(r))
     std = float(np.std(r, ddof=1)) if n > 1 else None
     downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2)))

@@ -80,6 +80,10 @@ def execute(
     out = check_output_dir(config.output_dir)
     if resume and config.engine == "legacy":
         raise ConfigError("--resume needs the polars engine: the legacy engine keeps no fold checkpoints")
+    if config.executor != "threads" and config.engine == "legacy":
+        raise ConfigError(
+            f"--executor {config.executor} needs the polars engine: the legacy engine fits its folds in one thread"
+        )
     fingerprint = data_fingerprint(config.data_dir, config.symbols)
     checkpoints = Checkpoints(out)
     checkpoints.prepare(config, fingerprint, resume=resume, overwrite=overwrite)
@@ -105,6 +109,7 @@ def execute(
         "config": config.to_dict(),
         "engine": config.engine,
         "n_jobs": config.resolved_n_jobs,
+        "executor": config.executor,
         "folds": result.folds,
         "data_fingerprint": fingerprint,
         "packages": package_versions(),

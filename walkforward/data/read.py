@@ -8,6 +8,7 @@ expression over the whole file.
 from __future__ import annotations
 
 import csv
+import difflib
 import os
 import warnings
 from collections.abc import Iterable
@@ -53,6 +54,9 @@ def read_csv(path: str | os.PathLike[str], symbol: str, price_column: str = "clo
         if col not in names:
             fix = _NEEDS if col != "adj_close" else "price_column 'adj_close' needs it"
             found = ", ".join(_display(names))
+            unknown = [n for n in _display(names) if n not in (*COLUMNS, "adj_close")]
+            if typo := difflib.get_close_matches(col, unknown, n=1, cutoff=0.6):
+                fix = f"rename column {typo[0]!r} to {col!r}"
             raise DataError(f"{path}: missing column {col!r} (found: {found}); {fix}")
     try:
         raw = pl.read_csv(path, new_columns=names, infer_schema=False).select(wanted)

@@ -98,7 +98,7 @@ def make_folds(benchmark_dates: pd.Series, config: Config) -> list[Fold]:
             raise DataError(
                 f"not enough history before start_date {config.start_date}: the first fold needs {lookback} "
                 f"benchmark sessions before it (fold_length={config.fold_length} + embargo={config.embargo}), the "
-                f"data has {k}; lower --fold-length or {fix}"
+                f"data has {k}; lower --fold-length{' or --embargo' if config.embargo else ''} or {fix}"
             )
         train_hi = test_lo[i] if config.embargo == 0 else sessions[k - config.embargo]
         expanding = config.window == "expanding"

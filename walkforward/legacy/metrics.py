@@ -57,7 +57,11 @@ def series_metrics(
     total = float(np.prod(1 + r)) - 1
     out["total_return"] = total
     if 1 + total > 0:
-        out["cagr"] = float((1 + total) ** (annualization / n)) - 1
+        try:
+            cagr = float((1 + total) ** (annualization / n)) - 1
+        except OverflowError:  # absurd prices in the data
+            cagr = math.inf
+        out["cagr"] = cagr if math.isfinite(cagr) else None
     mean = float(np.mean(r))
     if n > 1:
         std = float(np.std(r, ddof=1))

@@ -1,0 +1,118 @@
+"""The `dask` executor: fold links on a Dask cluster. Imported only when chosen (`dask[distributed]` is optional).
+
+- Without a scheduler address, a `LocalCluster` of `n_jobs` worker processes with one thread each is started for
+  the run and closed after it; its workers ignore Ctrl-C (the parent stops scheduling and lets them finish).
+- With one (`tcp://HOST:8786`), the run connects as a client and uses every worker thread the cluster has
+  (`n_jobs` does not apply), waiting up to `WORKER_WAIT_SECONDS` for a first worker.
+
+The job (feature matrix, folds) is scattered to every worker once (`broadcast=True`); each link is a task on the
+scattered job, retried up to `RETRIES` times if it raises. A worker that dies (killed, out of memory) costs its
+running link only: the scheduler runs it again on another worker — up to `distributed.scheduler.allowed-failures`
+times (default 3), and a previous model lost with the worker is recomputed from its own link. Every rerun
+computes the same result: seeds depend on the task only.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import uuid
+from typing import Any
+
+from distributed import Client, Future, LocalCluster
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from walkforward.errors import ConfigError
+from walkforward.execution import Job, run_link
+
+RETRIES = 2
+CONNECT_SECONDS = 20
+WORKER_WAIT_SECONDS = 60
+CAPACITY_REFRESH_SECONDS = 2.0
+
+
+class IgnoreSigint(WorkerPlugin):
+    """Run on each worker of the run's LocalCluster (restarted ones too): a Ctrl-C reaches the parent only."""
+
+    name = "walkforward-ignore-sigint"
+    idempotent = True
+
+    def setup(self, worker: Any) -> None:  # noqa: ARG002
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _result_only(output: tuple[Any, Any]) -> tuple[None, Any]:
+    return None, output[1]
+
+
+class DaskPool:
+    def __init__(self, job: Job, *, n_jobs: int, scheduler: str | None):
+        self.cluster: LocalCluster | None = None
+        self.client: Client | None = None
+        try:
+            if scheduler is None:
+                # the scheduler's HTTP server (the dashboard, with bokeh) on a free port: 8787 may be in use
+                self.cluster = LocalCluster(
+                    n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=":0"
+                )
+                self.client = Client(self.cluster, set_as_default=False)
+                self.client.register_plugin(IgnoreSigint())
+                # the Active Memory Manager would drop the job's broadcast copies down to one (no task needs them
+                # between links); this cluster is ours, so every worker keeps its copy
+                self.client.amm.stop()
+            else:
+                self.client = _connect(scheduler)
+            self.run = uuid.uuid4().hex[:8]
+            self.job = self.client.scatter(job, broadcast=True, hash=False)
+        except BaseException:
+            self.close(wait=False)
+            raise
+        self._capacity, self._checked = 1, 0.0
+
+    def capacity(self) -> int:
+        """Worker threads in the cluster now (refreshed every few seconds: workers may come and go)."""
+        now = time.monotonic()
+        if now - self._checked > CAPACITY_REFRESH_SECONDS:
+            self._capacity = max(1, sum(self.client.nthreads().values()))
+            self._checked = now
+        return self._capacity
+
+    def submit(self, task: Any, carry: Any, keep_model: bool) -> tuple[Future, Future]:
+        """A link's future; when its chain continues, the future of its result alone (the model stays put)."""
+        key = f"wf-{self.run}-{'-'.join(map(str, task)) if isinstance(task, tuple) else task}"
+        fut = self.client.submit(run_link, self.job, task, carry, keep_model, key=key, retries=RETRIES)
+        if not keep_model:
+            return fut, fut
+        return self.client.submit(_result_only, fut, key=f"{key}-result", retries=RETRIES), fut
+
+    def next_carry(self, handle: Future, output: tuple[Any, Any]) -> Future:  # noqa: ARG002
+        return handle  # the next link reads the model from this one's output, where it already is
+
+    def close(self, wait: bool) -> None:  # noqa: ARG002 - the loop has waited for every link in flight
+        try:
+            if self.client is not None:
+                self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+
+def _connect(address: str) -> Client:
+    try:
+        client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"cannot reach the Dask scheduler at {address!r} ({exc}); start one with `dask scheduler` and pass its "
+            "address as --scheduler tcp://HOST:8786"
+        ) from None
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+    except (OSError, TimeoutError):
+        client.close()
+        raise ConfigError(
+            f"the Dask scheduler at {address!r} has no workers after {WORKER_WAIT_SECONDS} s; start some with "
+            f"`dask worker {address} --nthreads 1`"
+        ) from None
+    return client
