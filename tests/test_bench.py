@@ -14,10 +14,10 @@ from bench.harness import Case, determinism_gate
 from cli.main import app
 
 CASE_KEYS = {
-    "workload", "engine", "executor", "workers", "label", "wall_seconds", "run_seconds", "startup_seconds", "stages",
-    "non_model_share", "model_cpu_seconds", "model_floor_seconds", "floor_over_wall", "peak_rss_mb", "cpu_count",
-    "affinity", "oversubscribed", "imported", "packages", "n_folds", "repeats", "speedup_vs_legacy",
-    "speedup_vs_1_worker", "parallel_efficiency",
+    "workload", "engine", "executor", "workers", "label", "wall_seconds", "run_seconds", "startup_seconds",
+    "stages", "non_model_share", "non_model_seconds", "model_cpu_seconds", "model_floor_seconds",
+    "floor_over_wall", "peak_rss_mb", "cpu_count", "affinity", "oversubscribed", "imported", "packages",
+    "n_folds", "repeats", "speedup_vs_legacy", "speedup_vs_1_worker", "parallel_efficiency",
 }  # fmt: skip
 STAGES = {"import", "load", "validate", "features", "fit", "predict", "backtest", "metrics", "write"}
 

@@ -106,7 +106,7 @@ def predictions_table(bt: Backtest) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "fold": r.fold,
-            "symbol": np.asarray(r.symbols, dtype=object)[r.symbol],
+            "symbol": names(r.symbols, r.symbol),
             "date": r.date,
             "prediction": r.prediction,
             "target": r.target,
@@ -118,19 +118,20 @@ def predictions_table(bt: Backtest) -> pl.DataFrame:
 
 def trades_table(bt: Backtest) -> pl.DataFrame:
     t = dict(bt.trades)
-    t["symbol"] = np.asarray(bt.rows.symbols, dtype=object)[t["symbol"]]
+    t["symbol"] = names(bt.rows.symbols, t["symbol"])
     return pl.DataFrame(t)
 
 
 def returns_table(bt: Backtest) -> pl.DataFrame:
     """`fold, date, series, position, return, equity`: the portfolio and every asset, equity over the run."""
     r, pf = bt.rows, bt.portfolio
-    names = np.asarray(bt.rows.symbols, dtype=object)
+    series = ("portfolio", *r.symbols)  # code 0 is the portfolio, code k + 1 the asset k
+    codes = np.concatenate([np.zeros(len(pf["fold"]), dtype=np.int64), r.symbol.astype(np.int64) + 1])
     frame = pl.DataFrame(
         {
             "fold": np.concatenate([pf["fold"], r.fold]),
             "date": np.concatenate([pf["date"], r.date]),
-            "series": np.concatenate([np.full(len(pf["fold"]), "portfolio", dtype=object), names[r.symbol]]),
+            "series": names(series, codes),
             "position": np.concatenate([pf["exposure"], bt.exposure]),
             "return": np.concatenate([pf["return"], bt.asset_return]),
         }
@@ -138,3 +139,8 @@ def returns_table(bt: Backtest) -> pl.DataFrame:
     return frame.sort("series", "fold", "date").with_columns(
         (1.0 + pl.col("return")).cum_prod().over("series").alias("equity")
     )
+
+
+def names(symbols: tuple[str, ...], codes: np.ndarray) -> pl.Series:
+    """The symbol names of integer codes, as a string column (a gather, not a Python object array)."""
+    return pl.Series(symbols, dtype=pl.String).gather(pl.Series(codes, dtype=pl.UInt32))

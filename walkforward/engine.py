@@ -22,7 +22,7 @@ from walkforward.errors import DataError, FoldFailed, WalkforwardError
 from walkforward.execution import TaskFailed, require_distributed, run_chains
 from walkforward.features import feature_plan
 from walkforward.job import FoldJob, Matrix, load_model
-from walkforward.outputs import EngineResult
+from walkforward.outputs import EngineResult, OutputWriter
 
 Progress = Callable[[int, int], None]
 Task = tuple[int, str]
@@ -74,6 +74,7 @@ def run(
     checkpoints: Checkpoints | None = None,
     cancel: Cancellation | None = None,
     fingerprint: str | None = None,
+    writer: OutputWriter | None = None,
 ) -> EngineResult:
     """Run the walk-forward; with `checkpoints`, skip the tasks they hold and save each new one as it finishes."""
     timer = Timer()
@@ -124,12 +125,16 @@ def run(
             "returns": backtest.returns_table(bt).to_arrow(),
             "feature_importance": importance_table(results, config.feature_names).to_arrow(),
         }
+        for name, table in tables.items():
+            if writer is not None:
+                writer.submit(name, table)  # written while the metrics are computed
     with timer("metrics"):
         mets = metrics.compute_metrics(bt, fold_info, config.assets, config.annualization)
     feats = None
     if save_features:
         assets = pl.col("symbol").is_in(list(config.assets))
-        feats = frame.filter(assets).select("symbol", "date", *config.feature_names, "target").to_arrow()
+        columns = [pl.col(c).fill_nan(None) for c in (*config.feature_names, "target")]  # NaN-free by design; be sure
+        feats = frame.filter(assets).select("symbol", "date", *columns).to_arrow()
     return EngineResult(
         tables=tables,
         metrics=mets,

@@ -240,12 +240,18 @@ def _drive(
     # (chain, position, carry); a continued chain goes first, so chains finish in the order they started
     ready = deque((i, 0, (start_models.get(i), None)) for i, chain in enumerate(chains) if chain)
     in_flight: dict[Any, tuple[int, int, Any]] = {}
+    reported: list[tuple[T, Any]] = []  # arrived results whose on_done runs after the workers have new work
     while True:
         while ready and not (cancel.requested or failures) and len(in_flight) < pool.capacity():
             i, k, carry = ready.popleft()
             fut, handle = pool.submit(chains[i][k], carry, k + 1 < len(chains[i]))
             in_flight[fut] = (i, k, handle)
             fut.add_done_callback(arrived.put)
+        # checkpointing (an fsync) happens while the workers fit, not between a result and the next submission
+        for task, result in reported:
+            if on_done is not None:
+                on_done(task, result)
+        reported.clear()
         if not in_flight:
             return results, failures
         fut = arrived.get()
@@ -257,7 +263,6 @@ def _drive(
             failures.append(TaskFailed(task, exc))
             continue
         results[task] = output[1]
-        if on_done is not None:
-            on_done(task, output[1])
+        reported.append((task, output[1]))
         if k + 1 < len(chains[i]):
             ready.appendleft((i, k + 1, pool.next_carry(handle, output)))

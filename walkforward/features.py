@@ -7,7 +7,6 @@ query that computes every feature, the target and the backtest helpers for every
 from __future__ import annotations
 
 import polars as pl
-import polars.selectors as cs
 
 from walkforward.config import Config
 
@@ -121,7 +120,6 @@ def feature_plan(prices: pl.LazyFrame, config: Config) -> pl.LazyFrame:
             date.shift(-h).over("symbol").alias("label_end"),
             date.shift(-1).over("symbol").alias("next_date"),
         )
-        .with_columns(cs.float().fill_nan(None))
         .drop("ret_1_", "bench_ret_1_", "bench_close", "close", "volume")
         .sort("date", "symbol")
     )

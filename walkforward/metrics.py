@@ -69,12 +69,16 @@ def return_metrics(r: np.ndarray, exposure: np.ndarray, traded: np.ndarray, annu
 
 
 def average_ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n with ties given their average rank (scipy's rankdata 'average')."""
-    order = np.argsort(x, kind="mergesort")
-    ranks = np.empty(len(x))
-    ranks[order] = np.arange(1, len(x) + 1)
-    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    return (np.bincount(inverse, weights=ranks) / counts)[inverse]
+    """Ranks 1..n with ties given their average rank (scipy's rankdata 'average'), from one sort."""
+    n = len(x)
+    order = np.argsort(x)  # ties get their average whatever order they sort in: no stable sort needed
+    xs = x[order]
+    starts = np.flatnonzero(np.concatenate([[True], xs[1:] != xs[:-1]]))  # first index of each run of ties
+    ends = np.append(starts[1:], n)
+    average = (starts + ends + 1) / 2.0  # mean of the ranks starts+1 .. ends
+    ranks = np.empty(n)
+    ranks[order] = np.repeat(average, ends - starts)
+    return ranks
 
 
 def prediction_metrics(prediction: np.ndarray, target: np.ndarray) -> dict[str, Any]:

@@ -130,10 +130,12 @@ def refuse_writes(wait_seconds: float) -> None:
                 os.unlink(tmp)
 
 
-def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+def atomic_write(path: Path, write: Callable[[str], None], *, durable: bool = True) -> None:
     """Call `write(tmp_path)` on a temporary file next to `path`, fsync it, then rename it over `path`.
 
     Readers see the old file or the new one, never a partial one; a failure removes the temporary file.
+    `durable=False` skips the fsync: the rename is still atomic for a process that is killed, only an operating
+    system crash could lose the file (fine for checkpoints, which are then recomputed).
     """
     path = Path(path)
     tmp = None
@@ -146,8 +148,9 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
         os.close(fd)
         os.chmod(tmp, 0o644)
         write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         if tmp is not None and os.path.exists(tmp):
@@ -164,13 +167,13 @@ def write_table(path: Path, table: pa.Table) -> None:
     atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="snappy"))
 
 
-def write_json(path: Path, obj: Any) -> None:
+def write_json(path: Path, obj: Any, *, durable: bool = True) -> None:
     text = json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n"
 
     def write(tmp: str) -> None:
         Path(tmp).write_text(text)
 
-    atomic_write(path, write)
+    atomic_write(path, write, durable=durable)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -188,25 +191,46 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+class OutputWriter:
+    """Writes an engine's tables in background threads as soon as each is ready (pyarrow encodes and fsync
+    waits without the GIL), so writing overlaps what the engine still computes; `close` adds metrics.json and
+    waits. run.json is written last, by the runner, once everything else has landed."""
+
+    def __init__(self, out_dir: str | os.PathLike[str]):
+        self.out = Path(out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="wf-write")
+        self._futures: dict[str, Any] = {}
+
+    def _write(self, name: str, table: pa.Table) -> pa.Table:
+        table = conform(name, table)
+        write_table(self.out / f"{name}.parquet", table)
+        return table
+
+    def submit(self, name: str, table: pa.Table) -> None:
+        if name not in self._futures:
+            self._futures[name] = self._pool.submit(self._write, name, table)
+
+    def close(self, metrics: Mapping[str, Any] | None) -> dict[str, pa.Table]:
+        """Write metrics.json (unless None: the run failed), wait for every table; re-raise a write's error."""
+        try:
+            if metrics is not None:
+                write_json(self.out / "metrics.json", metrics)
+            return {name: f.result() for name, f in self._futures.items()}
+        finally:
+            self._pool.shutdown(wait=True)
+
+
 def write_outputs(
     out_dir: str | os.PathLike[str],
     tables: Mapping[str, pa.Table],
     metrics: Mapping[str, Any],
 ) -> dict[str, pa.Table]:
     """Write every table (conformed) and metrics.json into `out_dir` (run.json is written last, by the runner)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-
-    def write(name: str) -> pa.Table:
-        table = conform(name, tables[name])
-        write_table(out / f"{name}.parquet", table)
-        return table
-
-    # pyarrow encodes and fsync waits without the GIL: the files are written side by side
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="wf-write") as pool:
-        futures = {name: pool.submit(write, name) for name in tables}
-        write_json(out / "metrics.json", metrics)
-        return {name: f.result() for name, f in futures.items()}
+    writer = OutputWriter(out_dir)
+    for name, table in tables.items():
+        writer.submit(name, table)
+    return writer.close(metrics)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from walkforward.checkpoints import Checkpoints
 from walkforward.config import Config, available_cores
 from walkforward.data.store import fingerprint as data_fingerprint
 from walkforward.errors import ConfigError, WalkforwardError
-from walkforward.outputs import EngineResult, conform, write_json, write_outputs, write_table
+from walkforward.outputs import EngineResult, OutputWriter, write_json
 
 PACKAGES = ("walkforward", "polars", "numpy", "pandas", "lightgbm", "scikit-learn", "pyarrow")
 
@@ -84,27 +84,37 @@ def execute(
         raise ConfigError(
             f"--executor {config.executor} needs the polars engine: the legacy engine fits its folds in one thread"
         )
+    t_import = time.perf_counter()
+    engine = engine_module(config.engine)  # start-up: the engine's modules (Polars, numpy...), timed as "import"
+    t_prepare = time.perf_counter()
     fingerprint = data_fingerprint(config.data_dir, config.symbols)
     checkpoints = Checkpoints(out)
     checkpoints.prepare(config, fingerprint, resume=resume, overwrite=overwrite)
+    before = {"import": t_prepare - t_import, "write": time.perf_counter() - t_prepare}
+    writer = OutputWriter(out)
     try:
         if config.engine == "legacy":
-            result = engine_module("legacy").run(config, progress=progress, save_features=save_features)
-        else:
-            result = engine_module("polars").run(
+            result = engine.run(config, progress=progress, save_features=save_features)
+        else:  # the Polars engine hands each table to the writer as soon as it is built
+            result = engine.run(
                 config,
                 progress=progress,
                 save_features=save_features,
                 checkpoints=checkpoints,
                 cancel=cancel,
                 fingerprint=fingerprint,
+                writer=writer,
             )
-    except WalkforwardError:
-        checkpoints.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
+    except BaseException as exc:
+        writer.close(None)
+        if isinstance(exc, WalkforwardError):
+            checkpoints.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
         raise
     t_write = time.perf_counter()
+    for name, table in result.tables.items():
+        writer.submit(name, table)  # the legacy engine's tables (the Polars engine's are on their way)
     if save_features and result.features is not None:
-        write_table(out / "features.parquet", conform("features", result.features))
+        writer.submit("features", result.features)
     info = {
         "config": config.to_dict(),
         "engine": config.engine,
@@ -117,9 +127,11 @@ def execute(
         "platform": platform.platform(),
         "cpu_count": available_cores(),
     }
-    write_outputs(out, result.tables, result.metrics)
+    writer.close(result.metrics)
     timings = dict(result.timings)
     timings["write"] = time.perf_counter() - t_write
+    for stage, seconds in before.items():  # the engine's import and the run directory's preparation
+        timings[stage] = timings.get(stage, 0.0) + seconds
     timings["total"] = time.perf_counter() - t0
     info["timings"] = timings
     # single-threaded engines (legacy) spend their fit and predict stages on one core
