@@ -1,4 +1,5 @@
-"""The bench PNG: speedup vs workers per workload, and stacked per-stage bars per engine."""
+"""The bench PNG: speedup vs workers per workload, and per workload (each on its own scale) stacked per-stage
+bars per engine and worker count."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 STAGE_COLOURS = {
+    "import": "#dddddd",  # start-up: importing the engine and the model library
     "load": "#8c8c8c",
     "validate": "#bdbdbd",
     "features": "#4c72b0",
@@ -25,7 +27,9 @@ def plot(cases: list[dict[str, Any]], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     workloads = list(dict.fromkeys(c["workload"] for c in cases))
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 5.5), gridspec_kw={"width_ratios": [1, 1.6]})
+    fig = plt.figure(figsize=(5 + 3.2 * len(workloads), 5.5))
+    grid = fig.add_gridspec(1, 1 + len(workloads), width_ratios=[1.5] + [1] * len(workloads))
+    ax1 = fig.add_subplot(grid[0, 0])
 
     executors = list(dict.fromkeys(c["executor"] for c in cases if c["engine"] != "legacy"))
     for w in workloads:
@@ -43,21 +47,23 @@ def plot(cases: list[dict[str, Any]], path: Path) -> Path:
     ax1.legend(title="workload")
     ax1.grid(alpha=0.3)
 
-    labels, bottoms = [], []
-    for i, c in enumerate(cases):
-        labels.append(f"{c['workload']}\n{c['label']}")
-        bottom = 0.0
-        for stage, colour in STAGE_COLOURS.items():
-            v = c["stages"].get(stage, 0.0)
-            ax2.bar(i, v, bottom=bottom, color=colour, label=stage if i == 0 else None)
-            bottom += v
-        bottoms.append(bottom)
-    ax2.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
-    ax2.set_ylabel("seconds (median, in-process)")
-    ax2.set_title("Where the time goes, per stage")
-    ax2.legend(ncols=4, fontsize=8)
-    ax2.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
+    for k, w in enumerate(workloads):  # one panel per workload: a wide legacy run must not flatten the others
+        ax = fig.add_subplot(grid[0, 1 + k])
+        rows = [c for c in cases if c["workload"] == w]
+        for i, c in enumerate(rows):
+            bottom = 0.0
+            for stage, colour in STAGE_COLOURS.items():
+                v = c["stages"].get(stage, 0.0)
+                ax.bar(i, v, bottom=bottom, color=colour, label=stage if (k == 0 and i == 0) else None)
+                bottom += v
+        ax.set_xticks(range(len(rows)), [c["label"] for c in rows], rotation=60, ha="right", fontsize=8)
+        ax.set_title(f"{w}: seconds per stage")
+        ax.grid(axis="y", alpha=0.3)
+        if k == 0:
+            ax.set_ylabel("seconds (median, in-process)")
+    fig.legend(*fig.axes[1].get_legend_handles_labels(), loc="lower center", ncols=len(STAGE_COLOURS), fontsize=8)
+    fig.subplots_adjust(bottom=0.3)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

@@ -30,7 +30,7 @@ def workload_table(workload: str, rows: list[dict[str, Any]]) -> Table:
     t = Table(
         title=f"workload {workload} ({rows[0]['n_folds']} folds)",
         caption="wall: process, start-up included; floor/wall: model CPU / min(workers, cores) / in-process run; "
-        "other: load..write share of pipeline + model time",
+        "other: share of the in-process wall time, start-up excluded, spent outside model fit/predict",
         header_style="bold",
     )
     for col in ("case", "wall s", "min–max", "×legacy", "×1 worker", "eff.", "floor/wall", "other", "MB", "note"):

@@ -5,6 +5,8 @@ whatever the number of workers."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +91,66 @@ def test_outputs_bitwise_identical_for_any_worker_count(dataset, tmp_path, kind)
         assert_same(runs[0], other, tolerance=0.0)
         for name in ("predictions", "trades", "returns", "feature_importance"):
             assert (runs[0] / f"{name}.parquet").read_bytes() == (other / f"{name}.parquet").read_bytes()
+
+
+def test_saved_features_match_legacy(dataset, tmp_path):
+    """`--save-features`: features.parquet of both engines agree within 1e-9, with the same missing values."""
+    import polars as pl
+
+    from tests.panels import assert_close
+
+    cfg = small_config(dataset, tmp_path / "legacy")
+    execute(cfg.replace(engine="legacy"), save_features=True)
+    execute(cfg.replace(output_dir=str(tmp_path / "polars")), save_features=True)
+    a = pl.read_parquet(tmp_path / "legacy" / "features.parquet")
+    b = pl.read_parquet(tmp_path / "polars" / "features.parquet")
+    assert a.columns == b.columns == ["symbol", "date", *cfg.feature_names, "target"]
+    assert a.select("symbol", "date").equals(b.select("symbol", "date"))
+    for name in (*cfg.feature_names, "target"):
+        assert_close(name, b[name].fill_null(float("nan")).to_numpy(), a[name].fill_null(float("nan")).to_numpy())
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "random_forest"])
+def test_polars_engine_matches_legacy_on_the_bundled_data(tmp_path, kind):
+    root = Path(__file__).resolve().parent.parent
+    model = {"kind": kind, "params": {"n_estimators": 20} if kind == "lightgbm" else {"n_estimators": 10}}
+    cfg = Config.from_dict(
+        {
+            "data_dir": str(root / "data"),
+            "start_date": "2020-01-01",
+            "end_date": "2021-12-31",
+            "model": model,
+            "output_dir": str(tmp_path / "legacy"),
+        }
+    )
+    shutil.copytree(root / "data", tmp_path / "data", ignore=shutil.ignore_patterns(".wf"))
+    cfg = cfg.replace(data_dir=str(tmp_path / "data"))  # the store is built in a copy, not in the repository
+    execute(cfg.replace(engine="legacy"))
+    execute(cfg.replace(output_dir=str(tmp_path / "polars")))
+    assert_same(tmp_path / "legacy", tmp_path / "polars")
+
+
+def test_polars_engine_matches_legacy_on_another_generated_universe(tmp_path):
+    """Another seed, other symbols and calendars (two crypto assets, a benchmark that is not traded)."""
+    data = tmp_path / "data"
+    generate(data, ["QQQ", "XXX", "YYY", "BTC-USD", "SOL-USD"], dt.date(2015, 1, 1), dt.date(2018, 12, 31), seed=99)
+    cfg = Config.from_dict(
+        {
+            "data_dir": str(data),
+            "assets": ["XXX", "YYY", "BTC-USD", "SOL-USD"],
+            "benchmark": "QQQ",
+            "start_date": "2017-03-01",
+            "end_date": "2018-06-30",
+            "fold_length": 300,
+            "step_size": 80,
+            "embargo": 3,
+            "window": "expanding",
+            "horizon": 3,
+            "model": {"kind": "lightgbm", "scope": "per_asset", "params": {"n_estimators": 15}},
+            "strategy": {"long_threshold": 0.001, "short_threshold": 0.002, "cost_bps": 10.0},
+            "output_dir": str(tmp_path / "legacy"),
+        }
+    )
+    execute(cfg.replace(engine="legacy"))
+    execute(cfg.replace(output_dir=str(tmp_path / "polars")))
+    assert_same(tmp_path / "legacy", tmp_path / "polars")
