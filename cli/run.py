@@ -72,6 +72,9 @@ def run(
     output_dir: Annotated[str | None, typer.Option(help="Where outputs are written.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     save_features: Annotated[bool, typer.Option("--save-features", help="Also write features.parquet.")] = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write the charts and report.html into OUTPUT_DIR/report.")
+    ] = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run in --output-dir, skipping finished folds.")
     ] = False,
@@ -155,5 +158,11 @@ def run(
         console.print(f"[bold]{title}[/]")
         console.print(summary_table(result.metrics))
         console.print(f"outputs in {cfg.output_dir}")
+    if report:
+        from walkforward.report import write_report
+
+        page = write_report(cfg.output_dir)
+        if not quiet:
+            console.print(f"report: {page}")
     if stats_path is not None:
         print_profile(stats_path)

@@ -343,3 +343,13 @@ def test_cli_and_the_formats_load_no_plotting_library():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_wf_run_report_writes_the_report_at_the_end_of_the_run(tmp_path, data_dir):
+    args = ["run", "--data-dir", str(data_dir), "--assets", ",".join(SYMBOLS), "--benchmark", "SPY"]
+    args += ["--start-date", "2019-01-01", "--end-date", "2019-06-30", "--fold-length", "200", "--step-size", "63"]
+    result = runner.invoke(app, [*args, "--output-dir", str(tmp_path / "run"), "--report"])
+    assert result.exit_code == 0, result.output
+    page = tmp_path / "run" / "report" / "report.html"
+    assert page.is_file() and "report: " in result.stdout
+    assert all((tmp_path / "run" / "report" / f"{n}.png").is_file() for n in ("equity", "drawdown", "ic"))

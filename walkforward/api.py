@@ -64,13 +64,15 @@ def run(
     overwrite: bool = False,
     resume: bool = False,
     save_features: bool = False,
+    report: bool = False,
     **overrides: Any,
 ) -> RunResult:
     """Run a walk-forward backtest and return its results.
 
     `config` is a `Config`, the path of a JSON config, a dict of config keys, or None for the shipped default;
     `overrides` set config keys on top (`n_jobs=2`, `model={"kind": "random_forest"}`). Like `wf run`, it refuses
-    to replace a finished run in `output_dir` unless `overwrite=True`.
+    to replace a finished run in `output_dir` unless `overwrite=True`. `report=True` also writes the charts and
+    report.html (`walkforward.report.write_report`).
     """
     from walkforward.runner import execute
 
@@ -81,6 +83,10 @@ def run(
     else:
         cfg = load_config(config, **overrides)
     execute(cfg, save_features=save_features, overwrite=overwrite, resume=resume)
+    if report:
+        from walkforward.report import write_report
+
+        write_report(cfg.output_dir)
     return RunResult.load(cfg.output_dir)
 
 
