@@ -4,7 +4,6 @@ that does not exist is one line (exit 2); runs of different engines and worker c
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import shutil
@@ -17,34 +16,14 @@ from typer.testing import CliRunner
 import cli.compare
 import walkforward.compare
 from cli.main import app
-from walkforward.config import Config
-from walkforward.data.generate import generate
+from tests.small import small_config
 from walkforward.outputs import TABLES
 from walkforward.runner import execute
 
-SYMBOLS = ["SPY", "AAA", "BTC-USD"]
 ALL_TABLES = [*TABLES, "metrics"]
 WIDE = {"COLUMNS": "200"}  # long enough for both values on one line (narrow terminals fold them)
 
 runner = CliRunner()
-
-
-def small_config(data_dir: Path, out_dir: Path, **changes) -> Config:
-    cfg = Config.from_dict(
-        {
-            "data_dir": str(data_dir),
-            "assets": SYMBOLS,
-            "benchmark": "SPY",
-            "start_date": "2019-01-01",
-            "end_date": "2019-06-30",
-            "fold_length": 200,
-            "step_size": 63,
-            "model": {"kind": "lightgbm", "params": {"n_estimators": 10}},
-            "output_dir": str(out_dir),
-            "n_jobs": 2,
-        }
-    )
-    return cfg.replace(**changes) if changes else cfg
 
 
 def wf_compare(*args: object):
@@ -58,10 +37,8 @@ def status(output: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data")
-    generate(out, SYMBOLS, dt.date(2017, 1, 1), dt.date(2019, 12, 31), seed=1)
-    return out
+def data_dir(small_data) -> Path:
+    return small_data
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ saved atomically as DIR/profile.pstats (which pstats loads) and the top 20 funct
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import pstats
 import re
@@ -16,11 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from walkforward.config import Config
-from walkforward.data.generate import generate
+from tests.small import make_small_data, small_config
 from walkforward.profiling import PROFILE_FILE, profiled
 
-SYMBOLS = ["SPY", "AAA", "BTC-USD"]
 STATS_ROW = re.compile(r"^\s*\d+(/\d+)?\s+\d+\.\d{3}\s+\d+\.\d{3}\s+\d+\.\d{3}\s+\d+\.\d{3} \S")
 
 runner = CliRunner()
@@ -29,20 +26,8 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def config_file(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("profile")
-    generate(root / "data", SYMBOLS, dt.date(2017, 1, 1), dt.date(2019, 12, 31), seed=1)
-    cfg = Config.from_dict(
-        {
-            "data_dir": str(root / "data"),
-            "assets": SYMBOLS,
-            "benchmark": "SPY",
-            "start_date": "2019-01-01",
-            "end_date": "2019-06-30",
-            "fold_length": 200,
-            "step_size": 63,
-            "model": {"kind": "lightgbm", "params": {"n_estimators": 10}},
-            "n_jobs": 2,  # two folds, two chains: the models fit on the pool's threads
-        }
-    )
+    # two folds, two chains: the models fit on the pool's threads
+    cfg = small_config(make_small_data(root / "data"))
     path = root / "config.json"
     path.write_text(json.dumps(cfg.to_dict()))
     return path

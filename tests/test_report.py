@@ -20,14 +20,12 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from walkforward.config import Config
-from walkforward.data.generate import generate
+from tests.small import SYMBOLS, small_config
 from walkforward.outputs import METRIC_NAMES
 from walkforward.report import METRIC_FORMATS, format_metric, write_report
 from walkforward.report import series as report_series
 from walkforward.runner import execute
 
-SYMBOLS = ["SPY", "AAA", "BTC-USD"]
 CHARTS = ("equity.png", "drawdown.png", "folds.png", "ic.png", "importance.png")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RTOL = 1e-9
@@ -36,28 +34,13 @@ runner = CliRunner()
 
 
 def make_run(data: Path, out: Path, scope: str = "unified") -> Path:
-    config = Config.from_dict(
-        {
-            "data_dir": str(data),
-            "assets": SYMBOLS,
-            "benchmark": "SPY",
-            "start_date": "2019-01-01",
-            "end_date": "2019-06-30",
-            "fold_length": 200,
-            "step_size": 63,
-            "model": {"kind": "lightgbm", "params": {"n_estimators": 10}, "scope": scope},
-            "output_dir": str(out),
-        }
-    )
-    execute(config)
+    execute(small_config(data, out, **{"model.scope": scope}))
     return out
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("data")
-    generate(data, SYMBOLS, dt.date(2017, 1, 1), dt.date(2019, 12, 31), seed=1)
-    return data
+def data_dir(small_data) -> Path:
+    return small_data
 
 
 @pytest.fixture(scope="module")
