@@ -21,7 +21,24 @@ app.add_typer(data.app, name="data")
 
 
 def main() -> None:
-    app()
+    """The `wf` console script: like `app()`, but a usage error (a bad flag value, an unknown option or command) is
+    one line on stderr with exit code 2, as every other bad input is."""
+    import sys
+
+    from typer.exceptions import TyperException
+
+    from cli.common import err_console
+
+    try:
+        code = app(standalone_mode=False, prog_name="wf")
+    except TyperException as exc:  # click's UsageError / BadParameter, as typer bundles them
+        if not hasattr(exc, "format_message"):
+            raise
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "wf"
+        err_console.print(f"error: {exc.format_message()} (see `{where} --help`)", highlight=False, markup=False)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -311,3 +311,22 @@ def test_debug_prints_a_traceback_in_a_real_process(tmp_path):
     assert debug.returncode == 1
     assert "Traceback (most recent call last)" in debug.stderr
     assert debug.stderr.rstrip().splitlines()[-1].startswith("walkforward.errors.DataError: data directory")
+
+
+@pytest.mark.parametrize(
+    ("argv", "pattern"),
+    [
+        (["run", "--fold-length", "abc"], r"^error: Invalid value for '--fold-length': .* \(see `wf run --help`\)$"),
+        (["run", "--bogus"], r"^error: No such option: --bogus .*\(see `wf run --help`\)$"),
+        (["runn"], r"^error: No such command 'runn'\. Did you mean 'run'\? \(see `wf --help`\)$"),
+    ],
+    ids=["bad-value", "unknown-option", "unknown-command"],
+)
+def test_usage_errors_of_the_console_script_are_one_line(tmp_path, argv, pattern):
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli.main", *argv], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.match(pattern, lines[0]), proc.stderr
