@@ -96,7 +96,7 @@ class Checkpoints:
         self.created = not (self.dir / "manifest.json").exists()
         if self.created:
             manifest = {"config": result_config(config), "fingerprint": fingerprint}
-            write_json(self.dir / "manifest.json", manifest, durable=False)  # like every checkpoint file
+            write_json(self.dir / "manifest.json", manifest)
 
     def remove_stray_temporaries(self) -> None:
         """Delete the temporary files of atomic writes that a killed run (SIGKILL, power loss) left behind: any in
@@ -144,7 +144,7 @@ class Checkpoints:
         the task's results, and the previous model removed after, so a crash anywhere leaves a consistent pair."""
         fold, symbol = task
         if model_state is not None:
-            atomic_write(self._model_path(fold, symbol), lambda tmp: Path(tmp).write_bytes(model_state), durable=False)
+            atomic_write(self._model_path(fold, symbol), lambda tmp: Path(tmp).write_bytes(model_state))
         buffer = io.BytesIO()
         np.savez(
             buffer,
@@ -154,7 +154,7 @@ class Checkpoints:
             timings=np.array([result.fit_seconds, result.predict_seconds, result.cpu_seconds]),
         )
         data = buffer.getvalue()
-        atomic_write(self._path(fold, symbol), lambda tmp: Path(tmp).write_bytes(data), durable=False)
+        atomic_write(self._path(fold, symbol), lambda tmp: Path(tmp).write_bytes(data))
         if model_state is not None and fold > 0:
             self._model_path(fold - 1, symbol).unlink(missing_ok=True)
 

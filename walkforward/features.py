@@ -95,20 +95,22 @@ def with_benchmark(prices: pl.LazyFrame, benchmark: str) -> pl.LazyFrame:
     bench = (
         prices.filter(pl.col("symbol") == benchmark).select("date", pl.col("close").alias("bench_close")).sort("date")
     )
-    return prices.sort("date").join_asof(bench, on="date", strategy="backward")
+    return prices.join_asof(bench, on="date", strategy="backward")  # `prices` must be sorted by date
 
 
 def feature_plan(prices: pl.LazyFrame, config: Config) -> pl.LazyFrame:
     """One lazy plan: features, target and backtest helpers for every asset, sorted by (date, symbol).
 
-    `prices` has symbol, date, close, volume (the other OHLC columns are not needed).
+    `prices` has symbol, date, close, volume (the other OHLC columns are not needed). One sort, by (date, symbol):
+    it is the order the as-of join needs (by date), the order of the feature matrix, and within each symbol the
+    date order that every `.over("symbol")` window runs in.
     """
     h = config.horizon
     close, date = pl.col("close"), pl.col("date")
     return (
         prices.select("symbol", "date", "close", "volume")
+        .sort("date", "symbol")
         .pipe(with_benchmark, config.benchmark)
-        .sort("symbol", "date")
         .with_columns(
             ret(close, 1).over("symbol").alias("ret_1_"),
             ret(pl.col("bench_close"), 1).over("symbol").alias("bench_ret_1_"),
@@ -121,5 +123,4 @@ def feature_plan(prices: pl.LazyFrame, config: Config) -> pl.LazyFrame:
             date.shift(-1).over("symbol").alias("next_date"),
         )
         .drop("ret_1_", "bench_ret_1_", "bench_close", "close", "volume")
-        .sort("date", "symbol")
     )

@@ -135,7 +135,8 @@ def atomic_write(path: Path, write: Callable[[str], None], *, durable: bool = Tr
 
     Readers see the old file or the new one, never a partial one; a failure removes the temporary file.
     `durable=False` skips the fsync: the rename is still atomic for a process that is killed, only an operating
-    system crash could lose the file (fine for checkpoints, which are then recomputed).
+    system crash could lose the file. Checkpoints are durable too: their fsyncs run on the scheduler's thread while
+    the workers fit, so the journal is already flushed when the outputs are written.
     """
     path = Path(path)
     tmp = None
