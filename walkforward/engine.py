@@ -21,7 +21,7 @@ from walkforward.data.store import ensure_store, scan
 from walkforward.errors import DataError, FoldFailed, WalkforwardError
 from walkforward.execution import TaskFailed, require_distributed, run_chains
 from walkforward.features import feature_plan
-from walkforward.job import FoldJob, Matrix, load_model
+from walkforward.job import FoldJob, Matrix
 from walkforward.outputs import EngineResult, OutputWriter
 
 Progress = Callable[[int, int], None]
@@ -171,7 +171,7 @@ def fit_all(
                 if state is None:  # checkpoint without its model: refit the chain
                     k = 0
                 else:
-                    start_models[len(remaining)] = load_model(config.model.kind, state)
+                    start_models[len(remaining)] = models.load_model(config.model.kind, state)
             remaining.append(chain[k:])
         chains = remaining
     count = [len(done)]

@@ -6,8 +6,9 @@ single-threaded; results are keyed by task, so the order in which they finish do
 
 One scheduler loop runs in the parent for every executor. It submits one *link* at a time per chain — a task with
 the chain's previous model (`run_link`) — keeps at most as many links in flight as the executor has worker threads,
-and, as each link's result arrives, calls `on_done` (which checkpoints and reports progress) and submits the chain's
-next link. So every executor checkpoints per task, and the fold code (`job`) is the same for all:
+and, as each link's result arrives, submits the chain's next link and then calls `on_done` (which checkpoints and
+reports progress), so a checkpoint's fsync never leaves a worker idle. So every executor checkpoints per task,
+and the fold code (`job`) is the same for all:
 
 - `threads` (default): a thread pool in this process, sharing the feature matrix. LightGBM and scikit-learn
   release the GIL while they fit, so threads scale without copying anything. A warm-start chain's model stays in

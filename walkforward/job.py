@@ -7,7 +7,6 @@ masked. `FoldJob(task, previous)` fits one (fold, symbol) model on its slice and
 
 from __future__ import annotations
 
-import pickle
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,6 @@ from walkforward.checkpoints import TaskResult
 from walkforward.config import UNIFIED_SYMBOL, seed_for
 from walkforward.errors import DataError
 from walkforward.folds import Fold, FoldOffsets
-from walkforward.imports import import_hiding
 
 
 @dataclass(frozen=True)
@@ -110,17 +108,4 @@ class FoldJob:
             predict_seconds=t2 - t1,
             cpu_seconds=time.thread_time() - cpu0,
         )
-        return model, (result, dump_model(self.kind, model) if self.keep_models else None)
-
-
-def dump_model(kind: str, model: Any) -> bytes:
-    """A model's exact state: LightGBM's text format (floats round-trip), the forest pickled."""
-    if kind == "lightgbm":
-        return model.model_to_string().encode()
-    return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def load_model(kind: str, state: bytes) -> Any:
-    if kind == "lightgbm":
-        return import_hiding("lightgbm").Booster(model_str=state.decode())
-    return pickle.loads(state)  # noqa: S301 - our own checkpoint, written atomically by this run
+        return model, (result, models.dump_model(self.kind, model) if self.keep_models else None)
