@@ -8,7 +8,6 @@ result.metrics["overall"]["sharpe"], result.predictions.head()
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,21 +39,14 @@ class RunResult:
     @classmethod
     def load(cls, run_dir: str | os.PathLike[str]) -> RunResult:
         """Read a finished run directory (one that `wf run` or `walkforward.run` wrote)."""
+        from walkforward.report.load import load_run  # reads and checks every output file, naming a bad one
+
         root = Path(run_dir)
         if not (root / "run.json").exists():
             raise WalkforwardError(f"{str(root)!r} holds no finished run (no run.json); run `wf run` there first")
-        tables = {}
-        for name in TABLES:
-            path = root / f"{name}.parquet"
-            if not path.exists():
-                raise WalkforwardError(f"{str(path)!r} is missing; the run directory is incomplete, rerun it")
-            tables[name] = pl.read_parquet(path)
-        return cls(
-            output_dir=root,
-            metrics=json.loads((root / "metrics.json").read_text()),
-            run_info=json.loads((root / "run.json").read_text()),
-            **tables,
-        )
+        run = load_run(root)
+        tables = {name: getattr(run, name) for name in TABLES}
+        return cls(output_dir=root, metrics=run.metrics, run_info=run.info, **tables)
 
 
 def run(

@@ -36,20 +36,8 @@ def series_metrics(
     """Return-series metrics of §5 (all but n_trades, ic and directional_accuracy)."""
     r = np.asarray(returns, dtype=np.float64)
     n = len(r)
-    out: dict[str, Any] = dict.fromkeys(
-        (
-            "total_return",
-            "cagr",
-            "volatility",
-            "sharpe",
-            "sortino",
-            "max_drawdown",
-            "calmar",
-            "hit_rate",
-            "turnover",
-            "exposure",
-        )
-    )
+    elsewhere = ("n_trades", "ic", "directional_accuracy")  # from the trades and the predictions, not the series
+    out: dict[str, Any] = dict.fromkeys(m for m in METRIC_NAMES if m not in elsewhere)
     out["n_days"] = n
     if n == 0:
         return out
