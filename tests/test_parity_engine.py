@@ -13,6 +13,7 @@ import pytest
 from walkforward.compare import compare_runs
 from walkforward.config import Config
 from walkforward.data.generate import generate
+from walkforward.outputs import TABLES, conform
 from walkforward.runner import execute
 
 SYMBOLS = ["SPY", "AAA", "BBB", "ETH-USD"]
@@ -76,8 +77,17 @@ CASES = [
 def test_polars_engine_matches_legacy(dataset, tmp_path, kind, scope, warm):
     cfg = small_config(dataset, tmp_path / "legacy", kind=kind, scope=scope, warm_start=warm)
     execute(cfg.replace(engine="legacy"))
-    execute(cfg.replace(engine="polars", output_dir=str(tmp_path / "polars")))
+    result, _ = execute(cfg.replace(engine="polars", output_dir=str(tmp_path / "polars")))
     assert_same(tmp_path / "legacy", tmp_path / "polars")
+    assert_presorted(result)
+
+
+def assert_presorted(result):
+    """The tables the Polars engine says it built in output order are in that order (their sort is skipped)."""
+    assert set(result.presorted) == set(TABLES)
+    for name in result.presorted:
+        table = result.tables[name]
+        assert conform(name, table, presorted=True).equals(conform(name, table)), name
 
 
 @pytest.mark.parametrize("kind", ["lightgbm", "boosting"])

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from walkforward.config import Strategy
 
@@ -101,46 +102,82 @@ def run_backtest(test: TestRows, strategy: Strategy, n_assets: int) -> Backtest:
     return Backtest(rows, pos, asset_return, exposure, traded, portfolio, trades)
 
 
-def predictions_table(bt: Backtest) -> pl.DataFrame:
+# --- output tables: built from the arrays in their output order (outputs.SORT_KEYS), NaN as null ----------------
+# (through Polars: pyarrow's own `pa.array` would import pandas on its first call)
+
+
+def predictions_table(bt: Backtest) -> pa.Table:
+    """Sorted by (fold, date, symbol); symbol codes sort as the names do (`symbols` is sorted)."""
     r = bt.rows
-    return pl.DataFrame(
+    order = np.lexsort((r.symbol, r.date, r.fold))
+    return table(
         {
-            "fold": r.fold,
-            "symbol": names(r.symbols, r.symbol),
-            "date": r.date,
-            "prediction": r.prediction,
-            "target": r.target,
-            "position": bt.position,
-        },
-        nan_to_null=True,
-    )
-
-
-def trades_table(bt: Backtest) -> pl.DataFrame:
-    t = dict(bt.trades)
-    t["symbol"] = names(bt.rows.symbols, t["symbol"])
-    return pl.DataFrame(t)
-
-
-def returns_table(bt: Backtest) -> pl.DataFrame:
-    """`fold, date, series, position, return, equity`: the portfolio and every asset, equity over the run."""
-    r, pf = bt.rows, bt.portfolio
-    series = ("portfolio", *r.symbols)  # code 0 is the portfolio, code k + 1 the asset k
-    codes = np.concatenate([np.zeros(len(pf["fold"]), dtype=np.int64), r.symbol.astype(np.int64) + 1])
-    frame = pl.DataFrame(
-        {
-            "fold": np.concatenate([pf["fold"], r.fold]),
-            "date": np.concatenate([pf["date"], r.date]),
-            "series": names(series, codes),
-            "position": np.concatenate([pf["exposure"], bt.exposure]),
-            "return": np.concatenate([pf["return"], bt.asset_return]),
+            "fold": r.fold[order],
+            "symbol": names(r.symbols, r.symbol[order]),
+            "date": r.date[order],
+            "prediction": r.prediction[order],
+            "target": r.target[order],
+            "position": bt.position[order],
         }
     )
-    return frame.sort("series", "fold", "date").with_columns(
-        (1.0 + pl.col("return")).cum_prod().over("series").alias("equity")
+
+
+def trades_table(bt: Backtest) -> pa.Table:
+    """Sorted by (fold, date, symbol)."""
+    t = bt.trades
+    order = np.lexsort((t["symbol"], t["date"], t["fold"]))
+    columns = {k: v[order] for k, v in t.items()}
+    columns["symbol"] = names(bt.rows.symbols, columns["symbol"])
+    return table(columns)
+
+
+def returns_table(bt: Backtest) -> pa.Table:
+    """`fold, date, series, position, return, equity`: the portfolio and every asset, equity compounded over the
+    run per series; sorted by (fold, date, series)."""
+    r, pf = bt.rows, bt.portfolio
+    series = ("portfolio", *r.symbols)  # code 0 is the portfolio, code k + 1 the asset k
+    rank = np.argsort(np.argsort(np.asarray(series)))  # a series' place in name order
+    code = np.concatenate([np.zeros(len(pf["fold"]), dtype=np.int64), r.symbol.astype(np.int64) + 1])
+    fold = np.concatenate([pf["fold"], r.fold])
+    date = np.concatenate([pf["date"], r.date])
+    ret = np.concatenate([pf["return"], bt.asset_return])
+    by_series = np.lexsort((date, fold, rank[code]))  # a series' rows in date order (folds do not overlap)
+    equity = np.empty(len(ret))
+    equity[by_series] = segmented_cumprod(1.0 + ret[by_series], code[by_series])
+    order = np.lexsort((rank[code], date, fold))
+    return table(
+        {
+            "fold": fold[order],
+            "date": date[order],
+            "series": names(series, code[order]),
+            "position": np.concatenate([pf["exposure"], bt.exposure])[order],
+            "return": ret[order],
+            "equity": equity[order],
+        }
     )
+
+
+def table(columns: dict[str, np.ndarray | pl.Series]) -> pa.Table:
+    return pl.DataFrame(columns, nan_to_null=True).to_arrow()
+
+
+def segmented_cumprod(x: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """Cumulative product restarting where `segment` changes (rows grouped by segment), without a loop: the
+    segments become the rows of a grid padded with ones, multiplied along each row in order (the same sequential
+    products as one `cumprod` per segment)."""
+    n = len(x)
+    if n == 0:
+        return x.copy()
+    starts = np.flatnonzero(np.concatenate([[True], segment[1:] != segment[:-1]]))
+    lengths = np.diff(np.append(starts, n))
+    seg = np.repeat(np.arange(len(starts)), lengths)
+    pos = np.arange(n) - starts[seg]
+    grid = np.ones((len(starts), lengths.max()))
+    grid[seg, pos] = x
+    np.cumprod(grid, axis=1, out=grid)
+    return grid[seg, pos]
 
 
 def names(symbols: tuple[str, ...], codes: np.ndarray) -> pl.Series:
-    """The symbol names of integer codes, as a string column (a gather, not a Python object array)."""
+    """The names of integer codes, as a string column (a gather, not a Python object array)."""
     return pl.Series(symbols, dtype=pl.String).gather(pl.Series(codes, dtype=pl.UInt32))

@@ -20,7 +20,7 @@ from walkforward.checkpoints import Checkpoints
 from walkforward.config import Config, available_cores
 from walkforward.data.store import fingerprint as data_fingerprint
 from walkforward.errors import ConfigError, WalkforwardError
-from walkforward.outputs import EngineResult, OutputWriter, write_json
+from walkforward.outputs import EngineResult, write_json, write_outputs
 
 PACKAGES = ("walkforward", "polars", "numpy", "pandas", "lightgbm", "scikit-learn", "pyarrow")
 
@@ -91,11 +91,10 @@ def execute(
     checkpoints = Checkpoints(out)
     checkpoints.prepare(config, fingerprint, resume=resume, overwrite=overwrite)
     before = {"import": t_prepare - t_import, "write": time.perf_counter() - t_prepare}
-    writer = OutputWriter(out)
     try:
         if config.engine == "legacy":
             result = engine.run(config, progress=progress, save_features=save_features)
-        else:  # the Polars engine hands each table to the writer as soon as it is built
+        else:
             result = engine.run(
                 config,
                 progress=progress,
@@ -103,18 +102,15 @@ def execute(
                 checkpoints=checkpoints,
                 cancel=cancel,
                 fingerprint=fingerprint,
-                writer=writer,
             )
-    except BaseException as exc:
-        writer.close(None)
-        if isinstance(exc, WalkforwardError):
-            checkpoints.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
+    except WalkforwardError:
+        checkpoints.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
         raise
     t_write = time.perf_counter()
-    for name, table in result.tables.items():
-        writer.submit(name, table)  # the legacy engine's tables (the Polars engine's are on their way)
+    tables = dict(result.tables)
     if save_features and result.features is not None:
-        writer.submit("features", result.features)
+        tables["features"] = result.features
+    write_outputs(out, tables, result.metrics, presorted=result.presorted)
     info = {
         "config": config.to_dict(),
         "engine": config.engine,
@@ -127,7 +123,6 @@ def execute(
         "platform": platform.platform(),
         "cpu_count": available_cores(),
     }
-    writer.close(result.metrics)
     timings = dict(result.timings)
     timings["write"] = time.perf_counter() - t_write
     for stage, seconds in before.items():  # the engine's import and the run directory's preparation
