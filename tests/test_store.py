@@ -59,7 +59,32 @@ def test_convert_writes_parquet_and_manifest(data_dir: Path) -> None:
     assert manifest["symbols"] == sorted(SYMBOLS)
     assert manifest["price_column"] == "close"
     assert manifest["rows"] == frame.height
-    assert sorted(p.name for p in path.parent.iterdir()) == ["prices.json", "prices.parquet"]
+    assert sorted(p.name for p in path.parent.iterdir()) == [".lock", "prices.json", "prices.parquet"]
+
+
+def test_conversion_sweeps_temporaries_of_a_killed_conversion(data_dir: Path) -> None:
+    root = data_dir / ".wf"
+    root.mkdir()
+    strays = [root / ".prices.parquet.k1ll3d.tmp", root / ".prices.json.k1ll3d.tmp"]
+    for stray in strays:
+        stray.write_bytes(b"half a file")
+    keep = root / "notes.txt"  # not the store's: left alone
+    keep.write_text("mine")
+    store.convert(data_dir, SYMBOLS)
+    assert not any(stray.exists() for stray in strays)
+    assert keep.read_text() == "mine"
+    assert_frame_equal(pl.read_parquet(root / "prices.parquet"), load_panel(data_dir, SYMBOLS))
+
+
+def test_concurrent_conversions_take_turns_and_leave_a_valid_store(data_dir: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        paths = list(pool.map(lambda _: store.convert(data_dir, SYMBOLS), range(4)))
+    assert len(set(paths)) == 1
+    assert sorted(p.name for p in paths[0].parent.iterdir()) == [".lock", "prices.json", "prices.parquet"]
+    path, _ = store.ensure_store(data_dir, SYMBOLS)  # fresh: its manifest matches the Parquet file
+    assert_frame_equal(pl.read_parquet(path), load_panel(data_dir, SYMBOLS))
 
 
 def test_scan_is_lazy_and_filters(data_dir: Path) -> None:

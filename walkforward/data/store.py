@@ -9,13 +9,14 @@ warnings that validating the CSVs gave (unsorted rows, long gaps): a run that re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
 import tempfile
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -26,6 +27,7 @@ from walkforward.errors import DataError, DataWarning
 STORE_DIR = ".wf"
 PARQUET_NAME = "prices.parquet"
 MANIFEST_NAME = "prices.json"
+LOCK_NAME = ".lock"
 FORMAT_VERSION = 2  # bump when the Parquet layout or the validation changes: every store is rebuilt
 ROW_GROUP_SIZE = 65_536  # rows; sorted by (symbol, date), so statistics prune symbols and dates
 _CHUNK = 1 << 20
@@ -65,25 +67,32 @@ def _convert(data_dir: str | os.PathLike[str], symbols: list[str], price_column:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, DataWarning)))
     parquet, manifest = store_paths(data_dir)
+    buf = io.BytesIO()
+    panel.write_parquet(buf, compression="zstd", statistics=True, row_group_size=ROW_GROUP_SIZE)
+    data = buf.getvalue()
+    record = {
+        "format_version": FORMAT_VERSION,
+        "fingerprint": fp,
+        "symbols": symbols,
+        "price_column": price_column,
+        "rows": panel.height,
+        "parquet_sha256": hashlib.sha256(data).hexdigest(),
+        "warnings": notes,
+    }
     try:
         parquet.parent.mkdir(exist_ok=True)
-        # The manifest goes first: a crash between the two writes leaves no manifest, so the
-        # next `ensure_store` rebuilds instead of trusting a half-replaced store.
-        manifest.unlink(missing_ok=True)
-        buf = io.BytesIO()
-        panel.write_parquet(buf, compression="zstd", statistics=True, row_group_size=ROW_GROUP_SIZE)
-        data = buf.getvalue()
-        _write_atomic(parquet, data)
-        record = {
-            "format_version": FORMAT_VERSION,
-            "fingerprint": fp,
-            "symbols": symbols,
-            "price_column": price_column,
-            "rows": panel.height,
-            "parquet_sha256": hashlib.sha256(data).hexdigest(),
-            "warnings": notes,
-        }
-        _write_atomic(manifest, (json.dumps(record, indent=2) + "\n").encode())
+        with _exclusive(parquet.parent) as locked:
+            if locked:  # no other conversion is writing: any temporary file here was left by a killed one
+                for stray in (
+                    *parquet.parent.glob(f".{PARQUET_NAME}.*.tmp"),
+                    *parquet.parent.glob(f".{MANIFEST_NAME}.*.tmp"),
+                ):
+                    stray.unlink(missing_ok=True)
+            # The manifest goes first: a crash between the two writes leaves no manifest, so the
+            # next `ensure_store` rebuilds instead of trusting a half-replaced store.
+            manifest.unlink(missing_ok=True)
+            _write_atomic(parquet, data)
+            _write_atomic(manifest, (json.dumps(record, indent=2) + "\n").encode())
     except OSError as exc:
         raise DataError(
             f"cannot write the data store in {parquet.parent}: {exc.strerror or exc}; make the data directory writable"
@@ -147,6 +156,23 @@ def _file_sha256(path: Path) -> str:
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _exclusive(root: Path) -> Iterator[bool]:
+    """Hold an exclusive lock on the store (`root/.lock`) while it is written, so that `wf` runs converting one data
+    directory at once take turns; yields False where there are no POSIX file locks (nothing is locked)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield False
+        return
+    with open(root / LOCK_NAME, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
