@@ -141,10 +141,11 @@ def returns_table(bt: Backtest) -> pa.Table:
     fold = np.concatenate([pf["fold"], r.fold])
     date = np.concatenate([pf["date"], r.date])
     ret = np.concatenate([pf["return"], bt.asset_return])
-    by_series = np.lexsort((date, fold, rank[code]))  # a series' rows in date order (folds do not overlap)
+    by_name = rank[code]
+    by_series = np.lexsort((date, fold, by_name))  # a series' rows in date order (folds do not overlap)
     equity = np.empty(len(ret))
     equity[by_series] = segmented_cumprod(1.0 + ret[by_series], code[by_series])
-    order = np.lexsort((rank[code], date, fold))
+    order = np.lexsort((by_name, date, fold))
     return table(
         {
             "fold": fold[order],
@@ -158,6 +159,7 @@ def returns_table(bt: Backtest) -> pa.Table:
 
 
 def table(columns: dict[str, np.ndarray | pl.Series]) -> pa.Table:
+    """A pyarrow table of the columns as given, NaN as null."""
     return pl.DataFrame(columns, nan_to_null=True).to_arrow()
 
 
