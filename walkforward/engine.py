@@ -65,10 +65,19 @@ class Background:
             self._error = exc
 
     def result(self) -> Any:
+        """The value, once (this object lets go of it, so the caller decides how long it lives)."""
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return self._value
+        value, self._value = self._value, None
+        return value
+
+
+def features_table(frame: pl.DataFrame, config: Config) -> pa.Table:
+    """features.parquet: the traded assets' rows, every feature and the target."""
+    assets = pl.col("symbol").is_in(list(config.assets))
+    columns = [pl.col(c).fill_nan(None) for c in (*config.feature_names, "target")]  # NaN-free by design; be sure
+    return frame.filter(assets).select("symbol", "date", *columns).to_arrow()
 
 
 def _check_panel(frame: pl.DataFrame, config: Config) -> None:
@@ -112,7 +121,9 @@ def run(
     with timer("validate"):
         _check_panel(frame, config)
     with timer("features"):
+        feats = features_table(frame, config) if save_features else None
         m = Matrix.from_frame(frame, config.feature_names)
+        del frame  # the matrix holds what the folds need: the frame is not kept while the models fit
         bench_dates = m.dates[m.symbol == m.symbols.index(config.benchmark)]
         splitter = folds.WalkForwardSplit(
             config.fold_length, step_size=config.step_size, embargo=config.embargo, window=config.window
@@ -153,11 +164,6 @@ def run(
         }
     with timer("metrics"):
         mets = metrics.compute_metrics(bt, fold_info, config.assets, config.annualization)
-    feats = None
-    if save_features:
-        assets = pl.col("symbol").is_in(list(config.assets))
-        columns = [pl.col(c).fill_nan(None) for c in (*config.feature_names, "target")]  # NaN-free by design; be sure
-        feats = frame.filter(assets).select("symbol", "date", *columns).to_arrow()
     return EngineResult(
         tables=tables,
         metrics=mets,

@@ -39,7 +39,7 @@ class Matrix:
     def from_frame(cls, frame: pl.DataFrame, feature_names: tuple[str, ...]) -> Matrix:
         symbols = tuple(sorted(frame["symbol"].unique().to_list()))
         codes = frame["symbol"].cast(pl.Enum(symbols)).to_physical().to_numpy().astype(np.int32)
-        X = np.ascontiguousarray(frame.select(feature_names).to_numpy(), dtype=np.float64)
+        X = np.ascontiguousarray(frame.select(feature_names).to_numpy(order="c"), dtype=np.float64)  # one copy
         days = lambda c: frame[c].to_numpy().astype("datetime64[D]")  # noqa: E731
         return cls(
             X=X,
