@@ -22,8 +22,9 @@ from typing import Any
 
 from bench.workloads import WORKLOADS, ensure_dataset
 from walkforward.compare import compare_runs
-from walkforward.config import EXECUTORS, available_cores
+from walkforward.config import available_cores
 from walkforward.errors import WalkforwardError
+from walkforward.execution.registry import EXECUTORS
 
 STAGES = ("import", "load", "validate", "features", "executor", "fit", "predict", "backtest", "metrics", "write")
 STARTUP = ("import", "executor")  # importing the engine and model library; starting and stopping workers

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from walkforward.backtest import segmented_cumprod
-from walkforward.engine import Background
+from walkforward.features.plan import Background
+from walkforward.tables import segmented_cumprod
 
 returns = hnp.arrays(np.float64, st.integers(0, 60), elements=st.floats(-0.99, 3.0, allow_nan=False))
 

@@ -13,7 +13,7 @@ from typer.main import get_command
 
 from cli.main import app
 from cli.run import SUMMARY, summary_table
-from walkforward.config import Config, Model
+from walkforward.config import Config, Model, Target
 from walkforward.outputs import METRIC_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,12 +102,12 @@ def test_every_config_key_is_in_the_readme_table():
 def test_the_readme_config_table_names_only_real_keys():
     documented = table_names(section(README, "Config keys"))
     keys = {f.name for f in dataclasses.fields(Config)}
-    model_keys = {f.name for f in dataclasses.fields(Model)}
+    sections = {"model": Model, "target": Target}
     for name in documented:
         head, _, leaf = name.partition(".")
         assert head in keys, name
         if leaf:
-            assert head == "model" and leaf in model_keys, name
+            assert head in sections and leaf in {f.name for f in dataclasses.fields(sections[head])}, name
 
 
 def test_every_run_flag_in_the_readme_exists_and_every_option_is_listed():

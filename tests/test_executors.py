@@ -25,7 +25,7 @@ from walkforward.compare import compare_runs
 from walkforward.config import Config
 from walkforward.data.generate import generate
 from walkforward.errors import ConfigError
-from walkforward.job import FoldJob
+from walkforward.execution.job import FoldJob
 from walkforward.outputs import TABLES
 from walkforward.runner import execute
 
@@ -194,7 +194,7 @@ def test_the_legacy_engine_refuses_another_executor(dataset, tmp_path):
 
 
 def test_an_unreachable_scheduler_is_a_config_error(dataset, tmp_path, monkeypatch):
-    from walkforward import execution_dask
+    from walkforward.execution import dask as execution_dask
 
     monkeypatch.setattr(execution_dask, "CONNECT_SECONDS", 1)
     cfg = config(dataset, tmp_path / "out", "unified", executor="dask", scheduler="tcp://127.0.0.1:9")

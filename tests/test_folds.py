@@ -12,7 +12,7 @@ from tests.invariants import (
     check_tiling,
     check_train_length,
 )
-from walkforward.data.generate import trading_days
+from walkforward.data.calendar import trading_days
 from walkforward.errors import DataError
 from walkforward.folds import WalkForwardSplit, offsets
 

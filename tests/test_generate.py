@@ -9,7 +9,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from walkforward.data.generate import generate, nyse_holidays, trading_days
+from walkforward.data.calendar import nyse_holidays, trading_days
+from walkforward.data.generate import generate
 from walkforward.data.read import load_panel
 from walkforward.errors import DataError
 

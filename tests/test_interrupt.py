@@ -22,9 +22,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from walkforward import models
 from walkforward.config import seed_for
 from walkforward.data.generate import generate
+from walkforward.models.registry import MODEL_KINDS
 from walkforward.outputs import TABLES
 
 SYMBOLS = ["SPY", "AAA", "BBB", "CCC", "ETH-USD"]
@@ -232,7 +232,7 @@ def test_fold_that_raises_fails_the_run_and_resume_completes_it(tmp_path, small,
     info = json.loads((reference / "run.json").read_text())
     assert len(info["folds"]) >= 4
 
-    fit, bad_seed = models.fit, seed_for(info["config"]["seed"], 2, symbol)
+    fit, bad_seed = MODEL_KINDS["lightgbm"].fit, seed_for(info["config"]["seed"], 2, symbol)
 
     def failing(*args, **kwargs):
         if kwargs.get("seed") == bad_seed:
@@ -240,7 +240,7 @@ def test_fold_that_raises_fails_the_run_and_resume_completes_it(tmp_path, small,
         return fit(*args, **kwargs)
 
     out = tmp_path / "out"
-    monkeypatch.setattr(models, "fit", failing)
+    monkeypatch.setattr(MODEL_KINDS["lightgbm"], "fit", failing)
     result = small_run(small, out, scope)
     monkeypatch.undo()
 
@@ -273,8 +273,8 @@ def test_resume_is_refused_when_the_config_changed(tmp_path, small):
 
 def test_stray_temporaries_are_removed_when_a_run_starts(tmp_path):
     """`--resume` and `--overwrite` (and a fresh run) sweep the temporary files a killed run left; other files stay."""
-    from walkforward.checkpoints import Checkpoints
     from walkforward.config import Config
+    from walkforward.execution.checkpoints import Checkpoints
 
     out = tmp_path / "out"
     (out / "checkpoints").mkdir(parents=True)

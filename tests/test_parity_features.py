@@ -8,7 +8,7 @@ from hypothesis import given
 
 from tests.panels import assert_close, panels, to_pandas_asset
 from walkforward.config import Config
-from walkforward.features import feature_plan
+from walkforward.features.plan import feature_plan
 from walkforward.legacy.features import compute_features
 
 DEFAULT = Config(benchmark="BENCH")

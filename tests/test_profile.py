@@ -49,7 +49,7 @@ def test_profile_writes_pstats_and_prints_the_top_20(config_file, tmp_path):
     assert any(f.endswith("walkforward/runner.py") and fn == "execute" for f, fn in seen)
     # the fits ran on worker threads, and their calls are in the file
     assert any(f.endswith("concurrent/futures/thread.py") and fn == "_worker" for f, fn in seen)
-    assert any(f.endswith("walkforward/models.py") and fn == "fit" for f, fn in seen)
+    assert any(f.endswith("walkforward/models/lightgbm.py") and fn == "fit" for f, fn in seen)
 
     out = result.stdout
     assert "top 20 functions by cumulative time" in out

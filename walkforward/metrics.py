@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from walkforward.backtest import Backtest
 from walkforward.outputs import METRIC_NAMES
+from walkforward.portfolio.backtest import Backtest
 
 METRICS = METRIC_NAMES
 

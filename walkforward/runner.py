@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from walkforward.cancel import Cancellation
-from walkforward.checkpoints import Checkpoints
 from walkforward.config import Config, available_cores
 from walkforward.data.store import fingerprint as data_fingerprint
 from walkforward.errors import ConfigError, WalkforwardError
+from walkforward.execution.checkpoints import Checkpoints
 from walkforward.outputs import EngineResult, write_json, write_outputs
 
 PACKAGES = ("walkforward", "polars", "numpy", "pandas", "lightgbm", "scikit-learn", "pyarrow")

@@ -7,9 +7,7 @@ asset's full history, takes the fold's rows, then fits, predicts and backtests, 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,27 +23,13 @@ from walkforward.legacy.folds import Fold, make_folds
 from walkforward.legacy.io import csv_path, read_csv, validate
 from walkforward.legacy.metrics import metrics
 from walkforward.outputs import EngineResult
+from walkforward.timing import Timer
 
 STAGES = ("load", "validate", "features", "fit", "predict", "backtest", "metrics")
 Progress = Callable[[int, int], None]
 
 
-class _Stopwatch:
-    """Accumulates wall time per stage."""
-
-    def __init__(self) -> None:
-        self.seconds = dict.fromkeys(STAGES, 0.0)
-
-    @contextmanager
-    def __call__(self, stage: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[stage] += time.perf_counter() - start
-
-
-def _read(config: Config, symbol: str, clock: _Stopwatch) -> pd.DataFrame:
+def _read(config: Config, symbol: str, clock: Timer) -> pd.DataFrame:
     path = csv_path(config.data_dir, symbol)
     with clock("load"):
         raw = read_csv(path)
@@ -53,7 +37,7 @@ def _read(config: Config, symbol: str, clock: _Stopwatch) -> pd.DataFrame:
         return validate(raw, path=path, price_column=config.price_column)
 
 
-def _asset_features(config: Config, symbol: str, clock: _Stopwatch) -> pd.DataFrame:
+def _asset_features(config: Config, symbol: str, clock: Timer) -> pd.DataFrame:
     """Read and validate `symbol` and the benchmark, then compute `symbol`'s features."""
     prices = _read(config, symbol, clock)
     bench = prices if symbol == config.benchmark else _read(config, config.benchmark, clock)
@@ -87,7 +71,7 @@ def _fit_predict(
     tests: dict[str, pd.DataFrame],
     chains: dict[str, models.Model],
     config: Config,
-    clock: _Stopwatch,
+    clock: Timer,
 ) -> tuple[dict[str, pd.DataFrame], list[pd.DataFrame]]:
     """Fit the fold's model(s) and add a `prediction` column to every asset's test rows."""
     names = list(config.feature_names)
@@ -143,7 +127,7 @@ def _arrow(df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
 
 
-def _features_table(config: Config, clock: _Stopwatch) -> pa.Table:
+def _features_table(config: Config, clock: Timer) -> pa.Table:
     """symbol, date, every feature and the target for every asset's full history."""
     frames = []
     for symbol in config.assets:
@@ -187,7 +171,7 @@ def _metrics(
 
 def run(config: Config, *, progress: Progress | None = None, save_features: bool = False) -> EngineResult:
     """Run the walk-forward backtest of `config` (methodology.md) single-threaded with pandas."""
-    clock = _Stopwatch()
+    clock = Timer.fromkeys(STAGES, 0.0)
     bench = _read(config, config.benchmark, clock)
     with clock("validate"):
         folds = make_folds(bench["date"], config)
@@ -238,6 +222,6 @@ def run(config: Config, *, progress: Progress | None = None, save_features: bool
         tables=tables,
         metrics=summary,
         folds=[fold.info() for fold in folds],
-        timings=dict(clock.seconds),
+        timings=dict(clock),
         features=feature_table,
     )

@@ -103,19 +103,19 @@ def compute_features(prices: pd.DataFrame, bench: pd.DataFrame, config: Config) 
     spec = config.features
     ret_1 = ret(close, 1)
     columns: dict[str, pd.Series] = {}
-    for k in spec.ret:
+    for k in spec.of("ret"):
         columns[f"ret_{k}"] = ret(close, k)
-    for n in spec.sma_ratio:
+    for n in spec.of("sma_ratio"):
         columns[f"sma_ratio_{n}"] = sma_ratio(close, n)
-    for n in spec.rsi:
+    for n in spec.of("rsi"):
         columns[f"rsi_{n}"] = rsi(close, n)
-    for n in spec.vol:
+    for n in spec.of("vol"):
         columns[f"vol_{n}"] = vol(ret_1, n)
-    if spec.corr:
+    if spec.of("corr"):
         bench_ret_1 = ret(benchmark_close_on(prices["date"], bench), 1)
-        for n in spec.corr:
+        for n in spec.of("corr"):
             columns[f"corr_{n}"] = corr(ret_1, bench_ret_1, n)
-    for n in spec.volume_z:
+    for n in spec.of("volume_z"):
         columns[f"volume_z_{n}"] = volume_z(prices["volume"], n)
 
     h = config.horizon

@@ -9,15 +9,22 @@ more.
 from __future__ import annotations
 
 import copy
+import importlib
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 from sklearn.ensemble import RandomForestRegressor
 
-from walkforward.config import Config, resolve_estimator
+from walkforward.config import Config
 
 Model = Any  # a LightGBM Booster or a scikit-learn regressor
+
+
+def estimator_class(path: str) -> type:
+    """The class at an import path the config has already checked ("sklearn.linear_model.Ridge")."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 def lightgbm_params(config_params: dict[str, Any], seed: int) -> tuple[dict[str, Any], int]:
@@ -63,7 +70,7 @@ def fit(
         return forest.fit(X, y)
 
     # any scikit-learn regressor by import path: the fold seed and one thread where it takes them
-    cls = resolve_estimator(config.model.estimator)
+    cls = estimator_class(config.model.estimator)
     names = cls().get_params()
     if previous is None:
         settings = dict(params)

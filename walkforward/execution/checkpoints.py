@@ -13,7 +13,6 @@ import io
 import json
 import shutil
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from walkforward.config import Config
 from walkforward.errors import WalkforwardError
+from walkforward.execution.task import TaskResult
 from walkforward.outputs import TABLES, atomic_write, write_json
 
 # keys that may change between an interrupted run and its resumption without changing any result
@@ -32,18 +32,6 @@ OUTPUT_NAMES = (*(f"{t}.parquet" for t in TABLES), "features.parquet", "metrics.
 
 class RunDirError(WalkforwardError):
     """The output directory holds a run that this one would overwrite, or cannot be resumed."""
-
-
-@dataclass
-class TaskResult:
-    """What one (fold, symbol) model produced: row indices into the feature matrix and their predictions."""
-
-    rows: np.ndarray  # int64
-    prediction: np.ndarray  # float64
-    importance: np.ndarray  # float64, one per feature
-    fit_seconds: float
-    predict_seconds: float
-    cpu_seconds: float
 
 
 def result_config(config: Config) -> dict[str, Any]:

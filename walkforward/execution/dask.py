@@ -24,7 +24,7 @@ from distributed import Client, Future, LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from walkforward.errors import ConfigError
-from walkforward.execution import Job, run_link
+from walkforward.execution.link import Job, run_link
 
 RETRIES = 2
 CONNECT_SECONDS = 20

@@ -1,14 +1,12 @@
 """Features as pure `Expr -> Expr` functions, applied per asset once at the call site with `.over("symbol")`.
 
-Every function here describes one column of docs/methodology.md §2; `feature_plan` composes them into one lazy
-query that computes every feature, the target and the backtest helpers for every asset.
+Every function here describes one column of docs/methodology.md §2. They know nothing of the config: the feature
+registry (walkforward/features/registry.py) names them, and the plan (walkforward/features/plan.py) applies them.
 """
 
 from __future__ import annotations
 
 import polars as pl
-
-from walkforward.config import Config
 
 SNAP = 1e-12  # a correlation this close to +-1 is exactly +-1
 
@@ -69,58 +67,3 @@ def rolling_corr(a: pl.Expr, b: pl.Expr, n: int) -> pl.Expr:
 def forward_return(close: pl.Expr, h: int) -> pl.Expr:
     """`close_{t+h} / close_t - 1`: the target (h = horizon) and the backtest's next return (h = 1)."""
     return close.shift(-h) / close - 1
-
-
-def feature_exprs(config: Config) -> list[pl.Expr]:
-    """Every configured feature as a named per-asset expression, in `config.feature_names` order.
-
-    Expects the columns `close`, `volume`, `ret_1_` (the asset's 1-day return) and `bench_ret_1_`.
-    """
-    f = config.features
-    close, volume = pl.col("close"), pl.col("volume")
-    r1, b1 = pl.col("ret_1_"), pl.col("bench_ret_1_")
-    exprs = (
-        [ret(close, k).alias(f"ret_{k}") for k in f.ret]
-        + [sma_ratio(close, n).alias(f"sma_ratio_{n}") for n in f.sma_ratio]
-        + [rsi(close, n).alias(f"rsi_{n}") for n in f.rsi]
-        + [volatility(r1, n).alias(f"vol_{n}") for n in f.vol]
-        + [rolling_corr(r1, b1, n).alias(f"corr_{n}") for n in f.corr]
-        + [volume_z(volume, n).alias(f"volume_z_{n}") for n in f.volume_z]
-    )
-    return [e.over("symbol") for e in exprs]
-
-
-def with_benchmark(prices: pl.LazyFrame, benchmark: str) -> pl.LazyFrame:
-    """Add `bench_close`: the benchmark's last close at or before each row's date (an as-of join)."""
-    bench = (
-        prices.filter(pl.col("symbol") == benchmark).select("date", pl.col("close").alias("bench_close")).sort("date")
-    )
-    return prices.join_asof(bench, on="date", strategy="backward")  # `prices` must be sorted by date
-
-
-def feature_plan(prices: pl.LazyFrame, config: Config) -> pl.LazyFrame:
-    """One lazy plan: features, target and backtest helpers for every asset, sorted by (date, symbol).
-
-    `prices` has symbol, date, close, volume (the other OHLC columns are not needed). One sort, by (date, symbol):
-    it is the order the as-of join needs (by date), the order of the feature matrix, and within each symbol the
-    date order that every `.over("symbol")` window runs in.
-    """
-    h = config.horizon
-    close, date = pl.col("close"), pl.col("date")
-    return (
-        prices.select("symbol", "date", "close", "volume")
-        .sort("date", "symbol")
-        .pipe(with_benchmark, config.benchmark)
-        .with_columns(
-            ret(close, 1).over("symbol").alias("ret_1_"),
-            ret(pl.col("bench_close"), 1).over("symbol").alias("bench_ret_1_"),
-        )
-        .with_columns(
-            *feature_exprs(config),
-            forward_return(close, h).over("symbol").alias("target"),
-            forward_return(close, 1).over("symbol").alias("next_ret"),
-            date.shift(-h).over("symbol").alias("label_end"),
-            date.shift(-1).over("symbol").alias("next_date"),
-        )
-        .drop("ret_1_", "bench_ret_1_", "bench_close", "close", "volume")
-    )

@@ -28,157 +28,18 @@ error is re-raised with the task named.
 
 from __future__ import annotations
 
-import multiprocessing
 import queue
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from walkforward.cancel import Cancellation, Cancelled
-from walkforward.config import EXECUTORS
-from walkforward.errors import ConfigError
+from walkforward.execution.link import Job, TaskFailed
+from walkforward.execution.pools import Pool
+from walkforward.execution.registry import open_pool
 
 T = TypeVar("T", bound=Hashable)
-
-__all__ = ["EXECUTORS", "Job", "TaskFailed", "open_pool", "require_distributed", "run_chains", "run_link"]
-
-DASK_INSTALL_HINT = "pip install -e '.[dask]'"
-
-
-class Job(Protocol):
-    """Fits and predicts one task; `previous` is the chain's previous model (None first)."""
-
-    def __call__(self, task: Any, previous: Any) -> tuple[Any, Any]: ...
-
-
-class TaskFailed(RuntimeError):
-    """A fold task raised; `task` names it and `__cause__` is the original error."""
-
-    def __init__(self, task: Any, error: BaseException):
-        super().__init__(f"{type(error).__name__}: {error}")
-        self.task, self.error = task, error
-
-
-def run_link(job: Job, task: Any, carry: Sequence[Any], keep_model: bool) -> tuple[Any, Any]:
-    """Run one task of a chain on whatever worker holds `job`; return (model or None, result).
-
-    `carry[0]` is the chain's previous model (None first; a resumed chain's start model). The model comes back only
-    when the chain continues (`keep_model`), so a task without a successor ships its result alone.
-    """
-    model, result = job(task, carry[0])
-    return (model if keep_model else None), result
-
-
-def require_distributed() -> Any:
-    """The `distributed` package, or a ConfigError saying how to install it."""
-    try:
-        import distributed
-    except ImportError:
-        raise ConfigError(
-            f"executor 'dask' needs dask.distributed, which is not installed; install it with {DASK_INSTALL_HINT}"
-        ) from None
-    return distributed
-
-
-# --- pools: submit(task, carry, keep_model) -> (future of (model or None, result), handle) ----------------
-
-
-class Pool(Protocol):
-    def capacity(self) -> int: ...
-
-    def submit(self, task: Any, carry: Any, keep_model: bool) -> tuple[Any, Any]: ...
-
-    def next_carry(self, handle: Any, output: tuple[Any, Any]) -> Any: ...
-
-    def close(self, wait: bool) -> None: ...
-
-
-class _LocalPool:
-    """A pool in this machine: a link's carry is the previous model itself."""
-
-    def next_carry(self, handle: Any, output: tuple[Any, Any]) -> Any:  # noqa: ARG002
-        return (output[0], None)
-
-
-class _InlinePool(_LocalPool):
-    """Runs each link in the calling thread as it is submitted (one worker, or one chain)."""
-
-    def __init__(self, job: Job):
-        self.job = job
-
-    def capacity(self) -> int:
-        return 1
-
-    def submit(self, task: Any, carry: Any, keep_model: bool) -> tuple[Future, None]:
-        fut: Future = Future()
-        try:
-            fut.set_result(run_link(self.job, task, carry, keep_model))
-        except Exception as exc:  # noqa: BLE001 - reported with the task by the loop
-            fut.set_exception(exc)
-        return fut, None
-
-    def close(self, wait: bool) -> None:
-        pass
-
-
-class _ExecutorPool(_LocalPool):
-    """A `concurrent.futures` pool of `n_jobs` workers running `fn(*args, task, carry, keep_model)`."""
-
-    def __init__(self, pool: Executor, n_jobs: int, fn: Callable[..., tuple[Any, Any]], *args: Any):
-        self.pool, self.n_jobs, self.fn, self.args = pool, n_jobs, fn, args
-
-    def capacity(self) -> int:
-        return self.n_jobs
-
-    def submit(self, task: Any, carry: Any, keep_model: bool) -> tuple[Future, None]:
-        return self.pool.submit(self.fn, *self.args, task, carry, keep_model), None
-
-    def close(self, wait: bool) -> None:
-        self.pool.shutdown(wait=wait, cancel_futures=True)
-
-
-# the job of a process-pool worker, set once by the pool's initializer
-_WORKER_JOB: Job | None = None
-
-
-def _init_process_worker(job: Job) -> None:
-    """A process-pool worker's initializer: keep the job; leave Ctrl-C to the parent, which stops scheduling and
-    waits for the running folds."""
-    global _WORKER_JOB
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER_JOB = job
-
-
-def _run_link_in_process(task: Any, carry: Any, keep_model: bool) -> tuple[Any, Any]:
-    assert _WORKER_JOB is not None, "process-pool worker started without its job"
-    return run_link(_WORKER_JOB, task, carry, keep_model)
-
-
-def open_pool(executor: str, job: Job, *, n_jobs: int, n_chains: int, scheduler: str | None = None) -> Pool:
-    """Start the executor's workers, with the job on each. `n_jobs` is the number of local workers (for `dask`
-    without a scheduler: of LocalCluster worker processes, one thread each); a scheduler's cluster brings its own."""
-    if executor not in EXECUTORS:
-        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
-    if scheduler is not None and executor != "dask":
-        raise ConfigError(f"a scheduler ({scheduler!r}) needs executor 'dask', not {executor!r}")
-    if executor == "dask":
-        require_distributed()
-        from walkforward.execution_dask import DaskPool
-
-        return DaskPool(job, n_jobs=n_jobs, scheduler=scheduler)
-    if executor == "processes":
-        spawn = multiprocessing.get_context("spawn")  # not fork: no copy of this process's threads and locks
-        pool = ProcessPoolExecutor(n_jobs, mp_context=spawn, initializer=_init_process_worker, initargs=(job,))
-        return _ExecutorPool(pool, n_jobs, _run_link_in_process)
-    if n_jobs <= 1 or n_chains <= 1:
-        return _InlinePool(job)
-    return _ExecutorPool(ThreadPoolExecutor(n_jobs, thread_name_prefix="wf-fit"), n_jobs, run_link, job)
-
-
-# --- the scheduler loop ---------------------------------------------------------------------------------
 
 
 def run_chains(

@@ -1,0 +1,183 @@
+"""The run configuration: JSON file + CLI overrides, validated in one place into a frozen `Config`.
+
+Both engines read their settings from `Config`; nothing else parses user settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from walkforward.config import sections
+from walkforward.config.parse import (
+    check_keys,
+    parse_choice,
+    parse_date,
+    parse_float,
+    parse_int,
+    parse_symbols,
+    parse_text,
+)
+from walkforward.config.schema import (
+    ENGINE_ALIASES,
+    ENGINES,
+    PRICE_COLUMNS,
+    WINDOWS,
+    Features,
+    Model,
+    Strategy,
+    Target,
+    available_cores,
+)
+from walkforward.errors import ConfigError
+from walkforward.execution.registry import EXECUTORS
+
+DEFAULT_CONFIG_PATH = Path(__file__).parent.parent / "configs" / "default.json"
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: str = "data"
+    assets: tuple[str, ...] = ("SPY", "AAPL", "TSLA", "GOOG", "BTC-USD")
+    benchmark: str = "SPY"
+    start_date: dt.date = dt.date(2015, 1, 1)
+    end_date: dt.date = dt.date(2024, 12, 31)
+    fold_length: int = 252
+    step_size: int = 126
+    embargo: int = 0
+    window: str = "rolling"
+    horizon: int = 5
+    price_column: str = "close"
+    features: Features = field(default_factory=Features)
+    target: Target = field(default_factory=Target)
+    model: Model = field(default_factory=Model)
+    strategy: Strategy = field(default_factory=Strategy)
+    annualization: float = 252.0
+    seed: int = 42
+    engine: str = "polars"
+    n_jobs: int | None = None
+    executor: str = "threads"
+    scheduler: str | None = None  # a Dask scheduler address, for executor "dask"
+    output_dir: str = "results/latest"
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return self.features.names
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """The assets, plus the benchmark when it is not traded (it is still read for `corr_n`)."""
+        extra = () if self.benchmark in self.assets else (self.benchmark,)
+        return self.assets + extra
+
+    @property
+    def resolved_n_jobs(self) -> int:
+        return self.n_jobs if self.n_jobs is not None else available_cores()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict; `Config.from_dict(c.to_dict()) == c`."""
+        out = dataclasses.asdict(self)
+        out["assets"] = list(self.assets)
+        out["start_date"] = self.start_date.isoformat()
+        out["end_date"] = self.end_date.isoformat()
+        out["features"] = {k: list(v) for k, v in self.features.windows}
+        out["model"]["params"] = dict(self.model.params)
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Config:
+        return build(raw)
+
+    def replace(self, **changes: Any) -> Config:
+        """A new validated config with keys changed (dotted keys reach into sections)."""
+        return build(apply_overrides(self.to_dict(), changes))
+
+
+def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Config:
+    """Read a JSON config (the shipped default when `path` is None) and apply non-None overrides.
+
+    An override key may be dotted to reach into a section: `load_config(**{"model.warm_start": True})`.
+    """
+    path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+    if not path.exists():
+        raise ConfigError(f"config file {str(path)!r} does not exist; pass --config with an existing JSON file")
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {str(path)!r} must hold a JSON object, got {type(raw).__name__}")
+    return build(apply_overrides(raw, overrides))
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `raw` with the non-None `overrides` set; dotted keys set nested sections."""
+    raw = json.loads(json.dumps(raw, default=str))
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        *parents, leaf = key.split(".")
+        node = raw
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return raw
+
+
+def build(raw: dict[str, Any]) -> Config:
+    """A validated `Config` from a plain dict (JSON + overrides); every error names the key and the fix."""
+    known = tuple(f.name for f in dataclasses.fields(Config))
+    check_keys(raw, known, "")
+    d = Config()
+    get = raw.get
+    n_jobs = get("n_jobs", d.n_jobs)
+    scheduler = get("scheduler")
+    cfg = Config(
+        data_dir=parse_text(get("data_dir", d.data_dir), "data_dir"),
+        assets=parse_symbols(get("assets", list(d.assets)), "assets"),
+        benchmark=parse_text(get("benchmark", d.benchmark), "benchmark").strip(),
+        start_date=parse_date(get("start_date", d.start_date), "start_date"),
+        end_date=parse_date(get("end_date", d.end_date), "end_date"),
+        fold_length=parse_int(get("fold_length", d.fold_length), "fold_length", 1),
+        step_size=parse_int(get("step_size", d.step_size), "step_size", 1),
+        embargo=parse_int(get("embargo", d.embargo), "embargo", 0),
+        window=parse_choice(get("window", d.window), "window", WINDOWS),
+        horizon=parse_int(get("horizon", d.horizon), "horizon", 1),
+        price_column=parse_choice(get("price_column", d.price_column), "price_column", PRICE_COLUMNS),
+        features=sections.features(get("features", dict(d.features.windows))),
+        target=sections.target(get("target", {})),
+        model=sections.model(get("model", {})),
+        strategy=sections.strategy(get("strategy", {})),
+        annualization=parse_float(get("annualization", d.annualization), "annualization"),
+        seed=parse_int(get("seed", d.seed), "seed", 0),
+        engine=parse_choice(get("engine", d.engine), "engine", ENGINES, ENGINE_ALIASES),
+        n_jobs=None if n_jobs is None else parse_int(n_jobs, "n_jobs", 1),
+        executor=parse_choice(get("executor", d.executor), "executor", tuple(EXECUTORS)),
+        scheduler=None if scheduler is None else parse_text(scheduler, "scheduler").strip(),
+        output_dir=parse_text(get("output_dir", d.output_dir), "output_dir"),
+    )
+    _check_together(cfg)
+    return cfg
+
+
+def _check_together(cfg: Config) -> None:
+    """Checks that involve more than one key."""
+    if cfg.scheduler is not None and cfg.executor != "dask":
+        raise ConfigError(
+            f"scheduler {cfg.scheduler!r} is for executor 'dask', but executor is {cfg.executor!r}; "
+            "pass --executor dask or drop --scheduler"
+        )
+    if cfg.start_date > cfg.end_date:
+        raise ConfigError(f"start_date {cfg.start_date} is after end_date {cfg.end_date}; swap them or fix one")
+    if cfg.fold_length <= cfg.horizon:
+        raise ConfigError(
+            f"fold_length={cfg.fold_length} must be greater than horizon={cfg.horizon}: "
+            "purging would leave no training rows; raise --fold-length or lower horizon"
+        )
+    if cfg.annualization <= 0:
+        raise ConfigError(f"annualization must be > 0, got {cfg.annualization}")

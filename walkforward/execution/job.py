@@ -1,0 +1,77 @@
+"""The fold job: what every executor's worker needs, in one picklable object.
+
+`FoldJob(task, previous)` fits one (fold, symbol) model on its training slice of the feature matrix (purged and
+incomplete rows masked) and predicts the fold's test slice.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from walkforward.config import UNIFIED_SYMBOL, seed_for
+from walkforward.errors import DataError
+from walkforward.execution.task import TaskResult
+from walkforward.features.matrix import Matrix
+from walkforward.folds import Fold, FoldOffsets
+from walkforward.models.registry import MODEL_KINDS
+
+
+@dataclass(frozen=True)
+class FoldJob:
+    """Fit and predict one task `(fold, symbol)`; `symbol` is '*' for the unified model."""
+
+    matrix: Matrix
+    offsets: FoldOffsets
+    folds: tuple[Fold, ...]
+    traded: np.ndarray  # (n,) bool: the row's symbol is a traded asset
+    kind: str
+    params: tuple[tuple[str, Any], ...]
+    estimator: str | None  # import path for kind "sklearn"
+    seed: int
+    keep_models: bool  # warm start: results carry the model's state, for checkpoints
+
+    def _rows(self, symbol: str, lo: int, hi: int) -> np.ndarray:
+        keep = self.traded[lo:hi].copy()
+        if symbol != UNIFIED_SYMBOL:
+            keep &= self.matrix.symbol[lo:hi] == self.matrix.symbols.index(symbol)
+        return keep
+
+    def __call__(self, task: tuple[int, str], previous: Any) -> tuple[Any, tuple[TaskResult, bytes | None]]:
+        f, symbol = task
+        m = self.matrix
+        (a, b), (c, d) = self.offsets.train[f], self.offsets.test[f]
+        train = self._rows(symbol, a, b) & m.complete[a:b] & ~np.isnan(m.y[a:b])
+        train &= m.label_end[a:b] < self.offsets.test_lo[f]  # purge: the label ends before the test window
+        test = self._rows(symbol, c, d) & m.complete[c:d]
+        if not train.any():
+            fd = self.folds[f]
+            raise DataError(
+                f"fold {f} (train {fd.train_start}..{fd.train_end}, assets {symbol}) has no complete training "
+                "rows; raise --fold-length or move --start-date later"
+            )
+        t0, cpu0 = time.perf_counter(), time.thread_time()
+        kind = MODEL_KINDS[self.kind]
+        model = kind.fit(
+            dict(self.params),
+            m.X[a:b][train],
+            m.y[a:b][train],
+            seed=seed_for(self.seed, f, symbol),
+            init_model=previous,
+            estimator=self.estimator,
+        )
+        t1 = time.perf_counter()
+        pred = kind.predict(model, m.X[c:d][test])
+        t2 = time.perf_counter()
+        result = TaskResult(
+            rows=np.flatnonzero(test) + c,
+            prediction=pred,
+            importance=kind.importance(model, m.X.shape[1]),
+            fit_seconds=t1 - t0,
+            predict_seconds=t2 - t1,
+            cpu_seconds=time.thread_time() - cpu0,
+        )
+        return model, (result, kind.dump(model) if self.keep_models else None)

@@ -1,0 +1,100 @@
+"""Local pools: a link runs inline (one worker, or one chain), in a thread pool, or in a process pool.
+
+A pool's `submit(task, carry, keep_model)` returns (future of (model or None, result), handle); `next_carry` gives
+the carry of the chain's next link (for a local pool: the previous model itself).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any, Protocol
+
+from walkforward.execution.link import Job, run_link
+
+
+class Pool(Protocol):
+    def capacity(self) -> int: ...
+
+    def submit(self, task: Any, carry: Any, keep_model: bool) -> tuple[Any, Any]: ...
+
+    def next_carry(self, handle: Any, output: tuple[Any, Any]) -> Any: ...
+
+    def close(self, wait: bool) -> None: ...
+
+
+class _LocalPool:
+    """A pool in this machine: a link's carry is the previous model itself."""
+
+    def next_carry(self, handle: Any, output: tuple[Any, Any]) -> Any:  # noqa: ARG002
+        return (output[0], None)
+
+
+class _InlinePool(_LocalPool):
+    """Runs each link in the calling thread as it is submitted (one worker, or one chain)."""
+
+    def __init__(self, job: Job):
+        self.job = job
+
+    def capacity(self) -> int:
+        return 1
+
+    def submit(self, task: Any, carry: Any, keep_model: bool) -> tuple[Future, None]:
+        fut: Future = Future()
+        try:
+            fut.set_result(run_link(self.job, task, carry, keep_model))
+        except Exception as exc:  # noqa: BLE001 - reported with the task by the loop
+            fut.set_exception(exc)
+        return fut, None
+
+    def close(self, wait: bool) -> None:
+        pass
+
+
+class _ExecutorPool(_LocalPool):
+    """A `concurrent.futures` pool of `n_jobs` workers running `fn(*args, task, carry, keep_model)`."""
+
+    def __init__(self, pool: Executor, n_jobs: int, fn: Callable[..., tuple[Any, Any]], *args: Any):
+        self.pool, self.n_jobs, self.fn, self.args = pool, n_jobs, fn, args
+
+    def capacity(self) -> int:
+        return self.n_jobs
+
+    def submit(self, task: Any, carry: Any, keep_model: bool) -> tuple[Future, None]:
+        return self.pool.submit(self.fn, *self.args, task, carry, keep_model), None
+
+    def close(self, wait: bool) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=True)
+
+
+# the job of a process-pool worker, set once by the pool's initializer
+_WORKER_JOB: Job | None = None
+
+
+def _init_process_worker(job: Job) -> None:
+    """A process-pool worker's initializer: keep the job; leave Ctrl-C to the parent, which stops scheduling and
+    waits for the running folds."""
+    global _WORKER_JOB
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_JOB = job
+
+
+def _run_link_in_process(task: Any, carry: Any, keep_model: bool) -> tuple[Any, Any]:
+    assert _WORKER_JOB is not None, "process-pool worker started without its job"
+    return run_link(_WORKER_JOB, task, carry, keep_model)
+
+
+def open_threads(job: Job, *, n_jobs: int, n_chains: int, scheduler: str | None = None) -> Pool:  # noqa: ARG001
+    """A thread pool sharing the job (no copy); inline with one worker or one chain."""
+    if n_jobs <= 1 or n_chains <= 1:
+        return _InlinePool(job)
+    return _ExecutorPool(ThreadPoolExecutor(n_jobs, thread_name_prefix="wf-fit"), n_jobs, run_link, job)
+
+
+def open_processes(job: Job, *, n_jobs: int, n_chains: int, scheduler: str | None = None) -> Pool:  # noqa: ARG001
+    """A spawn-started process pool; the job is pickled once per worker, through the initializer."""
+    spawn = multiprocessing.get_context("spawn")  # not fork: no copy of this process's threads and locks
+    pool = ProcessPoolExecutor(n_jobs, mp_context=spawn, initializer=_init_process_worker, initargs=(job,))
+    return _ExecutorPool(pool, n_jobs, _run_link_in_process)

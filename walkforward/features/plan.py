@@ -1,0 +1,112 @@
+"""The one lazy plan: every feature, the target and the backtest helpers for every asset (methodology §2).
+
+`start_features` converts the data to the Parquet store if needed and starts collecting the plan in a background
+thread; the engine imports the model library meanwhile and takes the frame when it needs it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from walkforward.config import Config
+from walkforward.data.store import ensure_store, scan
+from walkforward.errors import DataError
+from walkforward.features.expressions import forward_return, ret
+from walkforward.features.registry import FEATURE_KINDS
+from walkforward.features.targets import TARGETS
+
+
+def feature_exprs(config: Config) -> list[pl.Expr]:
+    """Every configured feature as a named per-asset expression, in `config.feature_names` order."""
+    return [
+        FEATURE_KINDS[kind].build(n).over("symbol").alias(FEATURE_KINDS[kind].column(n))
+        for kind, windows in config.features.windows
+        for n in windows
+    ]
+
+
+def with_benchmark(prices: pl.LazyFrame, benchmark: str) -> pl.LazyFrame:
+    """Add `bench_close`: the benchmark's last close at or before each row's date (an as-of join)."""
+    bench = (
+        prices.filter(pl.col("symbol") == benchmark).select("date", pl.col("close").alias("bench_close")).sort("date")
+    )
+    return prices.join_asof(bench, on="date", strategy="backward")  # `prices` must be sorted by date
+
+
+def feature_plan(prices: pl.LazyFrame, config: Config) -> pl.LazyFrame:
+    """One lazy plan: features, target and backtest helpers for every asset, sorted by (date, symbol).
+
+    `prices` has symbol, date, close, volume (the other OHLC columns are not needed). One sort, by (date, symbol):
+    it is the order the as-of join needs (by date), the order of the feature matrix, and within each symbol the
+    date order that every `.over("symbol")` window runs in.
+    """
+    h = config.horizon
+    close, date = pl.col("close"), pl.col("date")
+    return (
+        prices.select("symbol", "date", "close", "volume")
+        .sort("date", "symbol")
+        .pipe(with_benchmark, config.benchmark)
+        .with_columns(
+            ret(close, 1).over("symbol").alias("ret_1_"),
+            ret(pl.col("bench_close"), 1).over("symbol").alias("bench_ret_1_"),
+        )
+        .with_columns(
+            *feature_exprs(config),
+            TARGETS[config.target.kind](close, h).over("symbol").alias("target"),
+            forward_return(close, 1).over("symbol").alias("next_ret"),
+            date.shift(-h).over("symbol").alias("label_end"),
+            date.shift(-1).over("symbol").alias("next_date"),
+        )
+        .drop("ret_1_", "bench_ret_1_", "bench_close", "close", "volume")
+    )
+
+
+class Background:
+    """Call `fn()` in a thread now; `result()` waits for it and returns its value or raises its exception."""
+
+    def __init__(self, fn: Callable[[], Any]):
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), name="wf-features", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        try:
+            self._value = fn()
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> Any:
+        """The value, once (this object lets go of it, so the caller decides how long it lives)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        value, self._value = self._value, None
+        return value
+
+
+def start_features(config: Config, fingerprint: str | None = None) -> tuple[Background, str]:
+    """Convert the CSVs to Parquet if needed, then start collecting the one feature plan in the background."""
+    path, fingerprint = ensure_store(config.data_dir, config.symbols, config.price_column, fingerprint)
+    prices = scan(path).filter(pl.col("symbol").is_in(list(config.symbols)))
+    return Background(feature_plan(prices, config).collect), fingerprint
+
+
+def check_panel(frame: pl.DataFrame, config: Config) -> None:
+    """Every configured symbol has rows."""
+    present = set(frame["symbol"].unique().to_list())
+    missing = [s for s in config.symbols if s not in present]
+    if missing:
+        raise DataError(f"no rows for {', '.join(missing)} in {config.data_dir}; check the CSV files")
+
+
+def features_table(frame: pl.DataFrame, config: Config) -> pa.Table:
+    """features.parquet: the traded assets' rows, every feature and the target."""
+    assets = pl.col("symbol").is_in(list(config.assets))
+    columns = [pl.col(c).fill_nan(None) for c in (*config.feature_names, "target")]  # NaN-free by design; be sure
+    return frame.filter(assets).select("symbol", "date", *columns).to_arrow()

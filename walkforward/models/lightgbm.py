@@ -1,0 +1,116 @@
+"""LightGBM (`model.kind: lightgbm`): deterministic, one thread, the fold seed.
+
+LightGBM's native set-up (dataset construction, booster creation, model (de)serialisation, prediction) is not
+safe to run from several threads at once: one large oversubscribed bench run (100 assets, 4 threads on 2 cores)
+segfaulted inside lib_lightgbm.so, and LightGBM's maintainers document races around booster and predictor
+initialisation. The boosting iterations, where the time goes, run concurrently; everything else takes one lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from walkforward.models.base import ModelKind
+from walkforward.models.imports import import_hiding
+
+# Parameters `model.params` accepts (besides `n_estimators`, the rounds). LightGBM's determinism settings
+# (`deterministic`, `force_row_wise`, `num_threads`, `seed`) are set by walkforward.
+LIGHTGBM_PARAMS = (
+    "n_estimators",
+    "learning_rate",
+    "num_leaves",
+    "max_depth",
+    "min_data_in_leaf",
+    "min_sum_hessian_in_leaf",
+    "feature_fraction",
+    "bagging_fraction",
+    "bagging_freq",
+    "lambda_l1",
+    "lambda_l2",
+    "min_gain_to_split",
+    "max_bin",
+    "objective",
+    "extra_trees",
+    "path_smooth",
+)
+
+NATIVE = threading.Lock()
+
+
+def lightgbm_params(params: dict[str, Any], seed: int) -> tuple[dict[str, Any], int]:
+    """LightGBM training params (deterministic, one thread, the fold seed) and the number of rounds."""
+    params = dict(params)
+    rounds = int(params.pop("n_estimators"))
+    fixed = {
+        "objective": params.pop("objective", "regression"),
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": 1,
+        "seed": seed,
+        "verbose": -1,
+    }
+    return {**fixed, **params}, rounds
+
+
+def train_lightgbm(params: dict[str, Any], X: np.ndarray, y: np.ndarray, rounds: int, init_model: Any) -> Any:
+    """`lightgbm.train(params, Dataset(X, y), rounds, init_model=...)` step by step, as lightgbm.engine.train does it
+    without validation sets or callbacks (the same native calls in the same order: the same model, bit for bit),
+    with the native set-up serialised and the boosting iterations left parallel."""
+    lgb = import_hiding("lightgbm")
+    with NATIVE:
+        predictor = None
+        if init_model is not None:
+            predictor = lgb.basic._InnerPredictor.from_booster(
+                booster=init_model, pred_parameter=dict(init_model.params, **params)
+            )
+        data = lgb.Dataset(X, label=y, free_raw_data=True)
+        data._update_params(params)._set_predictor(predictor)
+        try:
+            booster = lgb.Booster(params=params, train_set=data)
+        finally:
+            data._reverse_update_params()
+    for _ in range(rounds):
+        booster.update()
+    with NATIVE:
+        booster.model_from_string(booster.model_to_string()).free_dataset()
+    return booster
+
+
+class LightGBMModel(ModelKind):
+    name = "lightgbm"
+    defaults = {"n_estimators": 100, "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20}
+
+    def accepted_params(self, estimator: str | None, warm_start: bool) -> tuple[str, ...]:  # noqa: ARG002
+        return LIGHTGBM_PARAMS
+
+    def prepare(self, estimator: str | None) -> None:  # noqa: ARG002
+        import_hiding("lightgbm")
+
+    def fit(
+        self, params: dict[str, Any], X: np.ndarray, y: np.ndarray, *, seed: int, init_model: Any, estimator: str | None
+    ) -> Any:
+        lgb_params, rounds = lightgbm_params(params, seed)
+        return train_lightgbm(lgb_params, X, y, rounds, init_model)
+
+    def predict(self, model: Any, X: np.ndarray) -> np.ndarray:
+        if len(X) == 0:
+            return np.empty(0, dtype=np.float64)
+        with NATIVE:
+            return np.asarray(model.predict(X), dtype=np.float64).reshape(len(X))
+
+    def importance(self, model: Any, n_features: int) -> np.ndarray:  # noqa: ARG002
+        """Total gain per feature."""
+        with NATIVE:
+            return np.asarray(model.feature_importance(importance_type="gain"), dtype=np.float64)
+
+    def dump(self, model: Any) -> bytes:
+        """LightGBM's text format: floats round-trip exactly."""
+        with NATIVE:
+            return model.model_to_string().encode()
+
+    def load(self, state: bytes) -> Any:
+        with NATIVE:
+            return import_hiding("lightgbm").Booster(model_str=state.decode())
