@@ -78,12 +78,7 @@ def execute(
     """
     t0 = time.perf_counter()
     out = check_output_dir(config.output_dir)
-    if resume and config.engine == "legacy":
-        raise ConfigError("--resume needs the polars engine: the legacy engine keeps no fold checkpoints")
-    if config.executor != "threads" and config.engine == "legacy":
-        raise ConfigError(
-            f"--executor {config.executor} needs the polars engine: the legacy engine fits its folds in one thread"
-        )
+    check_engine_options(config, resume)
     t_import = time.perf_counter()
     engine = engine_module(config.engine)  # start-up: the engine's modules (Polars, numpy...), timed as "import"
     t_prepare = time.perf_counter()
@@ -111,7 +106,32 @@ def execute(
     if save_features and result.features is not None:
         tables["features"] = result.features
     write_outputs(out, tables, result.metrics, presorted=result.presorted)
-    info = {
+    timings = dict(result.timings)
+    timings["write"] = time.perf_counter() - t_write
+    for stage, seconds in before.items():  # the engine's import and the run directory's preparation
+        timings[stage] = timings.get(stage, 0.0) + seconds
+    timings["total"] = time.perf_counter() - t0
+    info = run_info(config, result, fingerprint, timings)
+    write_json(out / "run.json", info)  # last: its presence marks a finished run
+    checkpoints.finish()
+    return result, info
+
+
+def check_engine_options(config: Config, resume: bool) -> None:
+    """Options only the Polars engine has."""
+    if resume and config.engine == "legacy":
+        raise ConfigError("--resume needs the polars engine: the legacy engine keeps no fold checkpoints")
+    if config.executor != "threads" and config.engine == "legacy":
+        raise ConfigError(
+            f"--executor {config.executor} needs the polars engine: the legacy engine fits its folds in one thread"
+        )
+
+
+def run_info(config: Config, result: EngineResult, fingerprint: str, timings: dict[str, float]) -> dict[str, Any]:
+    """run.json: the config, the folds, the data's fingerprint, the packages and machine, and the timings."""
+    # single-threaded engines (legacy) spend their fit and predict stages on one core
+    model_cpu = result.model_cpu_seconds
+    return {
         "config": config.to_dict(),
         "engine": config.engine,
         "n_jobs": config.resolved_n_jobs,
@@ -122,16 +142,6 @@ def execute(
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpu_count": available_cores(),
+        "timings": timings,
+        "model_cpu_seconds": model_cpu if model_cpu is not None else timings["fit"] + timings["predict"],
     }
-    timings = dict(result.timings)
-    timings["write"] = time.perf_counter() - t_write
-    for stage, seconds in before.items():  # the engine's import and the run directory's preparation
-        timings[stage] = timings.get(stage, 0.0) + seconds
-    timings["total"] = time.perf_counter() - t0
-    info["timings"] = timings
-    # single-threaded engines (legacy) spend their fit and predict stages on one core
-    model_cpu = result.model_cpu_seconds
-    info["model_cpu_seconds"] = model_cpu if model_cpu is not None else timings["fit"] + timings["predict"]
-    write_json(out / "run.json", info)  # last: its presence marks a finished run
-    checkpoints.finish()
-    return result, info

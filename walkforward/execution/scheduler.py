@@ -16,7 +16,7 @@ and the fold code (`job`) is the same for all:
 - `processes`: a `ProcessPoolExecutor` started with `spawn`. The job (feature matrix and folds) is pickled once
   per worker, through the pool's initializer; a link sends its task and, in a warm-start chain, the previous model,
   and gets back the task's result and the model (pickled: LightGBM's exact text format, the forest's arrays).
-- `dask`: a Dask cluster (walkforward/execution_dask.py): the job is scattered to every worker once; a link's
+- `dask`: a Dask cluster (walkforward/execution/dask.py): the job is scattered to every worker once; a link's
   previous model is the previous link's future, so it stays on the cluster (usually on the same worker) and only
   the task's result comes back.
 

@@ -61,23 +61,8 @@ def make_folds(benchmark_dates: pd.Series, config: Config) -> list[Fold]:
     sessions = pd.DatetimeIndex(benchmark_dates)
     start = pd.Timestamp(config.start_date)
     end = pd.Timestamp(config.end_date)
-    # the same messages as the Polars engine's splitter (walkforward/folds.py)
-    name = f"the benchmark {config.benchmark}"
-    if len(sessions) == 0:
-        raise DataError(f"{name} has no rows; check the benchmark symbol and its CSV")
-    first_day, last_day = sessions[0].date(), sessions[-1].date()
-    in_period = sessions[(sessions >= start) & (sessions <= end)]
+    in_period = _sessions_in_period(sessions, start, end, config)
     n = len(in_period)
-    if n == 0:
-        raise DataError(
-            f"no benchmark sessions between start_date {config.start_date} and end_date {config.end_date}: the data "
-            f"of {name} runs from {first_day} to {last_day}; move --start-date and --end-date into that range"
-        )
-    if _missing_sessions_after(sessions, end):
-        raise DataError(
-            f"end_date {config.end_date} is after the last date of {name} ({last_day}); set --end-date to "
-            f"{last_day} or earlier, or add the missing data"
-        )
 
     step = config.step_size
     count = n_folds(n, step)
@@ -117,3 +102,26 @@ def make_folds(benchmark_dates: pd.Series, config: Config) -> list[Fold]:
             )
         )
     return folds
+
+
+def _sessions_in_period(
+    sessions: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp, config: Config
+) -> pd.DatetimeIndex:
+    """The benchmark sessions in [start, end]; an error when there are none, or when the data ends before `end`."""
+    # the same messages as the Polars engine's splitter (walkforward/folds.py)
+    name = f"the benchmark {config.benchmark}"
+    if len(sessions) == 0:
+        raise DataError(f"{name} has no rows; check the benchmark symbol and its CSV")
+    first_day, last_day = sessions[0].date(), sessions[-1].date()
+    in_period = sessions[(sessions >= start) & (sessions <= end)]
+    if len(in_period) == 0:
+        raise DataError(
+            f"no benchmark sessions between start_date {config.start_date} and end_date {config.end_date}: the data "
+            f"of {name} runs from {first_day} to {last_day}; move --start-date and --end-date into that range"
+        )
+    if _missing_sessions_after(sessions, end):
+        raise DataError(
+            f"end_date {config.end_date} is after the last date of {name} ({last_day}); set --end-date to "
+            f"{last_day} or earlier, or add the missing data"
+        )
+    return in_period

@@ -45,12 +45,7 @@ def draw(run: RunOutputs, bench: Benchmark | None) -> list[html.Chart]:
     rolling = series.rolling_ic(run.predictions)
     features, folds, shares = series.importance_shares(run.feature_importance)
 
-    kind = IMPORTANCE_KINDS.get(config.get("model", {}).get("kind"), "model importance")
-    n_models = run.feature_importance["symbol"].n_unique()
-    if config.get("model", {}).get("scope") == "per_asset":
-        importance_note = f"{kind}; shares averaged over {n_models} per-asset models"
-    else:
-        importance_note = f"{kind}; unified model"
+    importance_note = _importance_note(run)
 
     made = []
     with charts.style():
@@ -93,6 +88,15 @@ def draw(run: RunOutputs, bench: Benchmark | None) -> list[html.Chart]:
         for name, fig, alt, caption in figures:
             made.append(html.Chart(name, charts.png(fig), alt, caption))
     return made
+
+
+def _importance_note(run: RunOutputs) -> str:
+    """What the importance chart shows: the model's kind of importance, and over how many models."""
+    model = run.config.get("model", {})
+    kind = IMPORTANCE_KINDS.get(model.get("kind"), "model importance")
+    if model.get("scope") == "per_asset":
+        return f"{kind}; shares averaged over {run.feature_importance['symbol'].n_unique()} per-asset models"
+    return f"{kind}; unified model"
 
 
 def _output_dir(out: Path) -> Path:
