@@ -1,9 +1,10 @@
-"""LightGBM (`model.kind: lightgbm`): deterministic, one thread, the fold seed.
+"""LightGBM (`model.kind: lightgbm`): deterministic, one thread, the fold seed; public API only.
 
-LightGBM's native set-up (dataset construction, booster creation, model (de)serialisation, prediction) is not
-safe to run from several threads at once: one large oversubscribed bench run (100 assets, 4 threads on 2 cores)
-segfaulted inside lib_lightgbm.so, and LightGBM's maintainers document races around booster and predictor
-initialisation. The boosting iterations, where the time goes, run concurrently; everything else takes one lock.
+LightGBM's native set-up (dataset construction, booster creation, model (de)serialisation, prediction) runs under
+one lock: one large oversubscribed bench run (100 assets, 4 threads on 2 cores) segfaulted inside lib_lightgbm.so,
+LightGBM's maintainers document races around booster and predictor initialisation, and since 4.2 every native call
+that reads a config sets the process-wide thread count. The boosting iterations, where the time goes, run
+concurrently. (What races exactly, and a narrower lock, is the speed issue's work.)
 """
 
 from __future__ import annotations
@@ -55,25 +56,44 @@ def lightgbm_params(params: dict[str, Any], seed: int) -> tuple[dict[str, Any], 
     return {**fixed, **params}, rounds
 
 
+class _NativeSetUp:
+    """Holds NATIVE from entry until `lightgbm.train` first calls it, which it does as a before-iteration callback:
+    after its native set-up (the init model's predictions, dataset construction, booster creation, the merge of the
+    init model's trees) and before the first `update()`. Lets the lock go on exit if it has not yet (errors)."""
+
+    before_iteration = True  # lightgbm.train: call before each iteration's update(), not after
+
+    def __enter__(self) -> _NativeSetUp:
+        NATIVE.acquire()
+        self._held = True
+        return self
+
+    def __call__(self, env: Any) -> None:  # noqa: ARG002
+        self._release()
+
+    def __exit__(self, *exc: object) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        if self._held:
+            self._held = False
+            NATIVE.release()
+
+
 def train_lightgbm(params: dict[str, Any], X: np.ndarray, y: np.ndarray, rounds: int, init_model: Any) -> Any:
-    """`lightgbm.train(params, Dataset(X, y), rounds, init_model=...)` step by step, as lightgbm.engine.train does it
-    without validation sets or callbacks (the same native calls in the same order: the same model, bit for bit),
-    with the native set-up serialised and the boosting iterations left parallel."""
+    """`lightgbm.train(params, Dataset(X, y), rounds, init_model=...)`, public API only, with the native set-up
+    serialised under NATIVE and the boosting iterations left parallel; then the training data let go (as
+    `lightgbm.train` does without `keep_training_booster`), under NATIVE too."""
     lgb = import_hiding("lightgbm")
-    with NATIVE:
-        predictor = None
-        if init_model is not None:
-            predictor = lgb.basic._InnerPredictor.from_booster(
-                booster=init_model, pred_parameter=dict(init_model.params, **params)
-            )
-        data = lgb.Dataset(X, label=y, free_raw_data=True)
-        data._update_params(params)._set_predictor(predictor)
-        try:
-            booster = lgb.Booster(params=params, train_set=data)
-        finally:
-            data._reverse_update_params()
-    for _ in range(rounds):
-        booster.update()
+    with _NativeSetUp() as set_up:
+        booster = lgb.train(
+            params,
+            lgb.Dataset(X, label=y, free_raw_data=True),
+            num_boost_round=rounds,
+            init_model=init_model,
+            keep_training_booster=True,
+            callbacks=[set_up],
+        )
     with NATIVE:
         booster.model_from_string(booster.model_to_string()).free_dataset()
     return booster
@@ -99,7 +119,9 @@ class LightGBMModel(ModelKind):
         if len(X) == 0:
             return np.empty(0, dtype=np.float64)
         with NATIVE:
-            return np.asarray(model.predict(X), dtype=np.float64).reshape(len(X))
+            # num_threads=1: LightGBM's thread count is one value for the whole process (since 4.2), and a predict
+            # without it would set it to every core for the boosters other threads are still training
+            return np.asarray(model.predict(X, num_threads=1), dtype=np.float64).reshape(len(X))
 
     def importance(self, model: Any, n_features: int) -> np.ndarray:  # noqa: ARG002
         """Total gain per feature."""
