@@ -84,7 +84,15 @@ METRIC_NAMES = (
     "turnover",
     "exposure",
     "ic",
+    "ic_mean",
+    "ic_std",
+    "ic_ir",
     "directional_accuracy",
+    "beta",
+    "alpha",
+    "tracking_error",
+    "information_ratio",
+    "periods_per_year",
     "n_days",
 )
 TABLES = ("predictions", "trades", "returns", "feature_importance")

@@ -24,6 +24,7 @@ from walkforward.config.parse import (
     parse_text,
 )
 from walkforward.config.schema import (
+    AUTO,
     ENGINE_ALIASES,
     ENGINES,
     PRICE_COLUMNS,
@@ -57,7 +58,7 @@ class Config:
     target: Target = field(default_factory=Target)
     model: Model = field(default_factory=Model)
     strategy: Strategy = field(default_factory=Strategy)
-    annualization: float = 252.0
+    annualization: float | str = AUTO  # periods per year, or "auto": from the rows each series has
     seed: int = 42
     engine: str = "polars"
     n_jobs: int | None = None
@@ -153,7 +154,7 @@ def build(raw: dict[str, Any]) -> Config:
         target=sections.target(get("target", {})),
         model=sections.model(get("model", {})),
         strategy=sections.strategy(get("strategy", {})),
-        annualization=parse_float(get("annualization", d.annualization), "annualization"),
+        annualization=parse_annualization(get("annualization", d.annualization)),
         seed=parse_int(get("seed", d.seed), "seed", 0),
         engine=parse_choice(get("engine", d.engine), "engine", ENGINES, ENGINE_ALIASES),
         n_jobs=None if n_jobs is None else parse_int(n_jobs, "n_jobs", 1),
@@ -163,6 +164,18 @@ def build(raw: dict[str, Any]) -> Config:
     )
     _check_together(cfg)
     return cfg
+
+
+def parse_annualization(value: Any) -> float | str:
+    """`"auto"`, or a number of periods per year > 0."""
+    if value == AUTO:
+        return AUTO
+    if isinstance(value, str):
+        raise ConfigError(f'annualization must be "auto" or a number of periods per year like 252, got {value!r}')
+    out = parse_float(value, "annualization")
+    if out <= 0:
+        raise ConfigError(f"annualization must be > 0, got {out}")
+    return out
 
 
 def _check_together(cfg: Config) -> None:
@@ -179,5 +192,3 @@ def _check_together(cfg: Config) -> None:
             f"fold_length={cfg.fold_length} must be greater than horizon={cfg.horizon}: "
             "purging would leave no training rows; raise --fold-length or lower horizon"
         )
-    if cfg.annualization <= 0:
-        raise ConfigError(f"annualization must be > 0, got {cfg.annualization}")

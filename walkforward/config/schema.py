@@ -16,6 +16,8 @@ from walkforward.features.registry import FEATURE_KINDS
 from walkforward.models.registry import MODEL_KINDS
 
 SCOPES = ("unified", "per_asset")
+WEIGHTINGS = ("available", "equal")
+AUTO = "auto"  # annualization: periods per year from the rows the series has
 WINDOWS = ("rolling", "expanding")
 ENGINES = ("polars", "legacy")
 PRICE_COLUMNS = ("close", "adj_close")
@@ -69,6 +71,9 @@ class Target:
 @dataclass(frozen=True)
 class Strategy:
     kind: str = "threshold"
+    lag: int = 0  # sessions between the signal's close and the fill
+    weighting: str = "available"  # 1/N_t over the available assets, or "equal": 1/N of the configured ones
+    flat_between_folds: bool = False  # every fold ends flat and starts flat
     long_threshold: float = 0.0
     short_threshold: float = 0.0
     allow_short: bool = True

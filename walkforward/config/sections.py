@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from walkforward.config.parse import check_keys, parse_bool, parse_choice, parse_float, parse_int
-from walkforward.config.schema import SCOPES, Features, Model, Strategy, Target
+from walkforward.config.schema import SCOPES, WEIGHTINGS, Features, Model, Strategy, Target
 from walkforward.errors import ConfigError, did_you_mean
 from walkforward.features.registry import FEATURE_KINDS
 from walkforward.features.targets import TARGETS
@@ -80,6 +80,11 @@ def strategy(raw: Any) -> Strategy:
         short_threshold=parse_float(raw.get("short_threshold", d.short_threshold), "strategy.short_threshold"),
         allow_short=parse_bool(raw.get("allow_short", d.allow_short), "strategy.allow_short"),
         cost_bps=parse_float(raw.get("cost_bps", d.cost_bps), "strategy.cost_bps"),
+        lag=parse_int(raw.get("lag", d.lag), "strategy.lag", 0),
+        weighting=parse_choice(raw.get("weighting", d.weighting), "strategy.weighting", WEIGHTINGS),
+        flat_between_folds=parse_bool(
+            raw.get("flat_between_folds", d.flat_between_folds), "strategy.flat_between_folds"
+        ),
     )
     if out.cost_bps < 0:
         raise ConfigError(f"strategy.cost_bps must be >= 0, got {out.cost_bps}")

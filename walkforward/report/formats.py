@@ -20,8 +20,16 @@ METRIC_FORMATS: tuple[tuple[str, str, str], ...] = (
     ("n_trades", "Trades", "{:d}"),
     ("turnover", "Turnover (daily)", "{:.2%}"),
     ("exposure", "Exposure", "{:.2%}"),
-    ("ic", "IC (Spearman)", "{:.4f}"),
+    ("ic", "IC (Spearman, pooled)", "{:.4f}"),
+    ("ic_mean", "IC mean (per date)", "{:.4f}"),
+    ("ic_std", "IC std (per date)", "{:.4f}"),
+    ("ic_ir", "IC IR", "{:.3f}"),
     ("directional_accuracy", "Directional accuracy", "{:.2%}"),
+    ("beta", "Beta", "{:.3f}"),
+    ("alpha", "Alpha (annual)", "{:.2%}"),
+    ("tracking_error", "Tracking error", "{:.2%}"),
+    ("information_ratio", "Information ratio", "{:.3f}"),
+    ("periods_per_year", "Periods per year", "{:.1f}"),
     ("n_days", "Days", "{:d}"),
 )
 MISSING = "—"  # a metric that is null (undefined) in metrics.json
