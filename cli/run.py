@@ -55,7 +55,7 @@ def run(
     embargo: Annotated[int | None, typer.Option(help="Sessions between training and test.")] = None,
     window: Annotated[str | None, typer.Option(help="rolling or expanding.")] = None,
     horizon: Annotated[int | None, typer.Option(help="Target horizon in sessions.")] = None,
-    model: Annotated[str | None, typer.Option(help="lightgbm or random_forest.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model kind: lightgbm, random_forest or sklearn.")] = None,
     scope: Annotated[str | None, typer.Option(help="unified or per_asset.")] = None,
     warm_start: Annotated[
         bool | None,
