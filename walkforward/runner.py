@@ -6,7 +6,6 @@ Shared by both engines and the CLI; the engines themselves never write files.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import os
 import platform
 import sys
@@ -21,26 +20,7 @@ from walkforward.data.store import fingerprint as data_fingerprint
 from walkforward.errors import ConfigError, WalkforwardError
 from walkforward.execution.checkpoints import Checkpoints
 from walkforward.outputs import EngineResult, write_json, write_outputs
-
-PACKAGES = ("walkforward", "polars", "numpy", "pandas", "lightgbm", "scikit-learn", "pyarrow")
-
-
-MODULES = {"scikit-learn": "sklearn"}
-
-
-def package_versions() -> dict[str, str | None]:
-    """Versions of the packages a run may use: from the loaded module when it is loaded (fast), else metadata."""
-    out: dict[str, str | None] = {}
-    for name in PACKAGES:
-        module = sys.modules.get(MODULES.get(name, name))
-        version = getattr(module, "__version__", None)
-        if version is None:
-            try:
-                version = importlib.metadata.version(name)
-            except importlib.metadata.PackageNotFoundError:
-                version = None
-        out[name] = version
-    return out
+from walkforward.versions import package_versions
 
 
 def engine_module(name: str):

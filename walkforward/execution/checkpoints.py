@@ -1,31 +1,45 @@
 """Fold checkpoints: each finished fold model's results are saved as it completes, so `--resume` can skip it.
 
-A run directory's `checkpoints/` holds `manifest.json` (the resolved config that matters for results and the data
-fingerprint) and one `.npz` per finished task (fold, symbol): the rows it predicted, the predictions, the feature
-importance, its timings and — for warm-start chains — the model itself, so the chain can continue from it. Every
-file is written atomically. Resuming with another config or other data is refused with what differs.
+A run directory's `checkpoints/` holds `manifest.json` (the resolved config that matters for results, the data
+fingerprint and the versions of the packages that compute results) and one `.npz` per finished task (fold, symbol):
+the symbol, the rows it predicted, the predictions, the feature importance, its timings and — for warm-start chains —
+the model itself, so the chain can continue from it. Every file is written atomically. Resuming with another config,
+other data or other package versions is refused with what differs.
+
+A task's files are named by `fold-FOLD-NAME.npz` and `model-NAME-FOLD.bin`, NAME from `task_name(symbol)`: a
+readable ASCII prefix of the symbol and a hash of its exact bytes in lowercase hex, so no two symbols share a file,
+even on a case-insensitive file system, and every name is short, portable ASCII.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 import io
 import json
 import shutil
+import string
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from walkforward.config import Config
+from walkforward.config import UNIFIED_SYMBOL, Config
 from walkforward.errors import WalkforwardError
 from walkforward.execution.task import TaskResult
 from walkforward.outputs import TABLES, atomic_write, write_json
+from walkforward.versions import package_versions
 
 # keys that may change between an interrupted run and its resumption without changing any result
 RESULT_NEUTRAL = ("output_dir", "n_jobs", "executor", "scheduler")
 FINISHED_MARKER = "run.json"
+# what computes results: a resume under other versions of these could mix their results (pandas and pyarrow only
+# read, write or serve the legacy engine, which keeps no checkpoints)
+RESULT_PACKAGES = ("walkforward", "lightgbm", "scikit-learn", "numpy", "polars")
+NAME_PREFIX = 24  # characters of the symbol kept readable in a checkpoint's file name
+NAME_HASH = 16  # lowercase hex digits (64 bits) of the SHA-256 of the symbol's UTF-8 bytes
+NAME_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-_.")
 # what a run writes into its output directory (atomically: a killed write leaves `.NAME.XXXXXXXX.tmp`)
 OUTPUT_NAMES = (*(f"{t}.parquet" for t in TABLES), "features.parquet", "metrics.json", FINISHED_MARKER)
 
@@ -39,6 +53,26 @@ def result_config(config: Config) -> dict[str, Any]:
     for key in RESULT_NEUTRAL:
         out.pop(key, None)
     return out
+
+
+def task_name(symbol: str) -> str:
+    """The symbol's part of its checkpoint file names: `AAA-<hash>`, `BRK_B-<hash>`, `all-<hash>` for the unified
+    model '*', `__-<hash>` for '日経'. The prefix is for people (ASCII letters, digits and `-_.`, others as `_`, at
+    most NAME_PREFIX of them); the hash of the exact symbol makes the name unique, and being lowercase hex and of
+    fixed length, unique regardless of case and short. Lone surrogates (undecodable file names) hash as they are."""
+    readable = "all" if symbol == UNIFIED_SYMBOL else "".join(c if c in NAME_CHARACTERS else "_" for c in symbol)
+    digest = hashlib.sha256(symbol.encode("utf-8", "surrogatepass")).hexdigest()[:NAME_HASH]
+    return f"{readable[:NAME_PREFIX]}-{digest}"
+
+
+def _version_differences(recorded: dict[str, str | None], current: dict[str, str | None]) -> list[str]:
+    diffs = []
+    for name in current:
+        was = recorded.get(name, "unrecorded")
+        if was != current[name]:
+            now = current[name] or "not installed"
+            diffs.append(f"{name} was {was or 'not installed'} when the run started, now {now}")
+    return diffs
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
@@ -83,7 +117,11 @@ class Checkpoints:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.created = not (self.dir / "manifest.json").exists()
         if self.created:
-            manifest = {"config": result_config(config), "fingerprint": fingerprint}
+            manifest = {
+                "config": result_config(config),
+                "fingerprint": fingerprint,
+                "packages": package_versions(RESULT_PACKAGES),
+            }
             write_json(self.dir / "manifest.json", manifest)
 
     def remove_stray_temporaries(self) -> None:
@@ -103,6 +141,7 @@ class Checkpoints:
 
     def _check_manifest(self, config: Config, fingerprint: str) -> None:
         manifest = json.loads((self.dir / "manifest.json").read_text())
+        self._check_versions(manifest.get("packages"))
         diffs = _differences(manifest["config"], result_config(config))
         if manifest["fingerprint"] != fingerprint:
             diffs.insert(0, "the data changed (content fingerprint differs)")
@@ -112,20 +151,31 @@ class Checkpoints:
                 f"{' (and more)' if len(diffs) > 3 else ''}; rerun with the same settings, or --overwrite"
             )
 
+    def _check_versions(self, recorded: dict[str, str | None] | None) -> None:
+        """Refuse to mix results of other package versions, or of a manifest that recorded none (an older run)."""
+        where = str(self.out_dir)
+        if not isinstance(recorded, dict):
+            raise RunDirError(
+                f"cannot resume the run in {where!r}: its checkpoints record no package versions (written by an "
+                "older walkforward), so its folds could differ from new ones; rerun with --overwrite"
+            )
+        diffs = _version_differences(recorded, package_versions(RESULT_PACKAGES))
+        if diffs:
+            raise RunDirError(
+                f"cannot resume the run in {where!r}: {'; '.join(diffs)}; reinstall the versions the run started "
+                "with to resume it, or rerun with --overwrite"
+            )
+
     def clear(self) -> None:
         (self.out_dir / FINISHED_MARKER).unlink(missing_ok=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- tasks ---------------------------------------------------------------------------------------
-    @staticmethod
-    def _safe(symbol: str) -> str:
-        return "all" if symbol == "*" else "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in symbol)
-
     def _path(self, fold: int, symbol: str) -> Path:
-        return self.dir / f"fold-{fold:04d}-{self._safe(symbol)}.npz"
+        return self.dir / f"fold-{fold:04d}-{task_name(symbol)}.npz"
 
     def _model_path(self, fold: int, symbol: str) -> Path:
-        return self.dir / f"model-{self._safe(symbol)}-{fold:04d}.bin"
+        return self.dir / f"model-{task_name(symbol)}-{fold:04d}.bin"
 
     def save(self, task: tuple[int, str], result: TaskResult, model_state: bytes | None) -> None:
         """Persist a finished task. A warm-start chain keeps only its latest model: the model is written before
@@ -136,6 +186,7 @@ class Checkpoints:
         buffer = io.BytesIO()
         np.savez(
             buffer,
+            symbol=np.array(symbol),
             rows=result.rows,
             prediction=result.prediction,
             importance=result.importance,
@@ -147,7 +198,8 @@ class Checkpoints:
             self._model_path(fold - 1, symbol).unlink(missing_ok=True)
 
     def load(self, tasks: list[tuple[int, str]]) -> dict[tuple[int, str], TaskResult]:
-        """The checkpointed tasks among `tasks` (a missing or unreadable file is simply not finished)."""
+        """The checkpointed tasks among `tasks` (a missing or unreadable file, or one of another symbol, is simply not
+        finished)."""
         out = {}
         for task in tasks:
             path = self._path(*task)
@@ -155,6 +207,8 @@ class Checkpoints:
                 continue
             try:
                 with np.load(path) as z:
+                    if z["symbol"].item() != task[1]:  # a file of another symbol under this name: not this task's
+                        continue
                     fit, predict, cpu = z["timings"].tolist()
                     out[task] = TaskResult(z["rows"], z["prediction"], z["importance"], fit, predict, cpu)
             except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
