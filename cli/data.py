@@ -1,4 +1,4 @@
-"""`wf data`: generate synthetic data, convert CSVs to the Parquet store."""
+"""`wf data`: generate synthetic data (per-symbol CSVs, or a research universe), convert CSVs to the Parquet store."""
 
 from __future__ import annotations
 
@@ -61,3 +61,38 @@ def convert(
     parse_choice(price_column, "--price-column", ("close", "adj_close"))
     path = to_parquet(data_dir, list(syms), price_column)
     console.print(f"wrote {path} ({len(syms)} symbols)")
+
+
+@app.command("universe")
+@handle_errors
+def universe(
+    out: Annotated[Path, typer.Option("--out", help="Folder for prices.parquet and membership.csv.")] = Path(
+        "data/universe"
+    ),
+    n_symbols: Annotated[int, typer.Option("--n-symbols", "-n", help="Symbols S0001.. to draw.")] = 500,
+    start: Annotated[str, typer.Option(help="First date, YYYY-MM-DD.")] = "2005-01-01",
+    end: Annotated[str, typer.Option(help="Last date, YYYY-MM-DD.")] = "2024-12-31",
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 42,
+    sectors: Annotated[int, typer.Option(help="Sector factors; each symbol loads on the market and one sector.")] = 10,
+    dof: Annotated[float, typer.Option(help="Student-t degrees of freedom of the shocks (> 2; inf: normal).")] = 5.0,
+    listed_share: Annotated[float, typer.Option(help="Share of symbols trading from the first session.")] = 0.5,
+    delist_share: Annotated[float, typer.Option(help="Share of symbols delisted before the end.")] = 0.3,
+    zero_share: Annotated[float, typer.Option(help="Share of the delisted that fall to near zero first.")] = 0.3,
+    seasoning: Annotated[int, typer.Option(help="Sessions from a later listing to index membership.")] = 63,
+    benchmark: Annotated[str, typer.Option(help="Name of the benchmark index (trades every session).")] = "SPX",
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Write a synthetic research universe: one long prices.parquet (symbol, date, OHLCV) and membership.csv."""
+    from rich.progress import Progress
+
+    from walkforward.data.universe import UniverseSpec, check, generate_universe
+
+    spec = UniverseSpec(
+        n_symbols=n_symbols, start=start, end=end, seed=seed, sectors=sectors, dof=dof, listed_share=listed_share,
+        delist_share=delist_share, zero_share=zero_share, seasoning=seasoning, benchmark=benchmark,
+    )  # fmt: skip
+    check(spec, flag=lambda field: "--" + field.replace("_", "-"))
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("simulating", total=n_symbols)
+        paths = generate_universe(out, spec, progress=lambda done, _: bar.update(task, completed=done))
+    console.print(f"wrote {paths[0]} ({n_symbols} symbols and {benchmark}) and {paths[1]}")

@@ -22,14 +22,14 @@ Per-symbol parameters and noise come from `SeedSequence([seed, crc32(symbol)])`,
 `SeedSequence([seed, 2**32])`: adding or removing a symbol never changes another symbol's file,
 and the same seed gives byte-identical files (same numpy and polars versions). `PRESETS` pins
 the bundled symbols: SPY behaves like an index (beta 1, low idiosyncratic volatility), TSLA and
-BTC-USD are volatile. Prices are rounded to `SIG_DIGITS` significant digits.
+BTC-USD are volatile. Prices are rounded to `SIG_DIGITS` significant digits. The kernels (market
+factor, GARCH, drift, bars, atomic writes) live in `synth.py`, shared with `universe.py`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -38,16 +38,19 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from walkforward.data.calendar import calendar_days, is_crypto, nyse_holidays, session_mask, trading_days
+from walkforward.data.calendar import calendar_days, is_crypto, session_mask
+from walkforward.data.synth import (
+    DAYS_PER_YEAR,
+    MARKET_VOL,
+    SESSIONS_PER_YEAR,
+    drift_per_row,
+    garch_variance,
+    market_factor,
+    price_bars,
+    session_sums,
+    write_atomic,
+)
 from walkforward.errors import DataError
-
-SIG_DIGITS = 6
-MARKET_VOL = 0.17  # annual volatility of the market factor
-MARKET_GARCH = (0.09, 0.89)  # (alpha, beta) of the market factor
-OFF_SESSION_SCALE = 0.35  # factor volatility on calendar days that are not NYSE sessions
-SESSIONS_PER_YEAR = 252
-DAYS_PER_YEAR = 365.25
-_MARKET_KEY = 2**32  # SeedSequence word for the market factor; crc32 values are < 2**32
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def generate(
     Deterministic in (seed, symbol, start, end); each file is written atomically.
     """
     symbols = list(symbols)
-    start, end = _as_date(start, "start"), _as_date(end, "end")
+    start, end = as_date(start, "start"), as_date(end, "end")
     _check_symbols(symbols)
     if start > end:
         raise DataError(f"generate: start {start} is after end {end}; swap them")
@@ -102,13 +105,13 @@ def generate(
     if not sessions.any() and not all(is_crypto(s) for s in symbols):
         raise DataError(f"generate: no NYSE session between {start} and {end}; widen the range")
 
-    market, market_var = _market_factor(days, sessions, seed)
+    market, market_var = market_factor(days, sessions, seed)
     params = [symbol_params(seed, s) for s in symbols]
     noise = [
-        _symbol_noise(seed, s, len(days), p.jumps_per_year / _rows_per_year(s))
+        symbol_noise(seed, s, len(days), p.jumps_per_year / _rows_per_year(s))
         for s, p in zip(symbols, params, strict=True)
     ]
-    idio_var = _garch_variance(
+    idio_var = garch_variance(
         np.stack([z[0] for z, _ in noise], axis=1),
         np.array([p.idio_vol**2 / _rows_per_year(s) for p, s in zip(params, symbols, strict=True)]),
         np.array([p.garch_alpha for p in params]),
@@ -117,8 +120,7 @@ def generate(
 
     # Equity rows: aggregate the factor (and its variance) over the days since the previous session.
     idx = np.flatnonzero(sessions)
-    eq_market = np.diff(np.cumsum(market)[idx], prepend=0.0)
-    eq_market_var = np.diff(np.cumsum(market_var)[idx], prepend=0.0)
+    eq_market, eq_market_var = session_sums(market, idx), session_sums(market_var, idx)
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -129,7 +131,7 @@ def generate(
         else:
             dates, m, m_var = days[idx], eq_market, eq_market_var
         frame = _ohlcv(dates, m, m_var, idio_var[: len(dates), j], z, p, _rows_per_year(symbol))
-        paths.append(_write_atomic(frame, out / f"{symbol}.csv"))
+        paths.append(write_atomic(out / f"{symbol}.csv", lambda fh, f=frame: f.write_csv(fh, date_format="%Y-%m-%d")))
     return paths
 
 
@@ -158,41 +160,7 @@ def symbol_params(seed: int, symbol: str) -> SymbolParams:
 # --- simulation ----------------------------------------------------------------------------------
 
 
-def _market_factor(
-    days: np.ndarray, sessions: np.ndarray, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Daily market-factor log returns on every calendar day, and their conditional variances."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, _MARKET_KEY]))
-    z = rng.standard_normal((len(days), 1))
-    off_days = DAYS_PER_YEAR - SESSIONS_PER_YEAR
-    day_var = MARKET_VOL**2 / (SESSIONS_PER_YEAR + off_days * OFF_SESSION_SCALE**2)
-    alpha, beta = MARKET_GARCH
-    h = _garch_variance(z, np.array([day_var]), np.array([alpha]), np.array([beta]))[:, 0]
-    scale = np.where(sessions, 1.0, OFF_SESSION_SCALE)
-    return np.sqrt(h) * z[:, 0] * scale, h * scale**2
-
-
-def _garch_variance(
-    z: np.ndarray, target: np.ndarray, alpha: np.ndarray, beta: np.ndarray
-) -> np.ndarray:
-    """Conditional variances `h` of GARCH(1,1) shocks `sqrt(h) * z`, one column per series.
-
-    `h_t = w + alpha * h_{t-1} * z_{t-1}^2 + beta * h_{t-1}` with `w = target * (1 - alpha - beta)`:
-    a loop over rows, vectorised over columns, capped at 25x the target variance.
-    """
-    omega = target * (1.0 - alpha - beta)
-    cap = 25.0 * target
-    zz = z * z
-    h = np.empty_like(z)
-    h[0] = target
-    for t in range(1, len(z)):
-        h[t] = np.minimum(omega + (alpha * zz[t - 1] + beta) * h[t - 1], cap)
-    return h
-
-
-def _symbol_noise(
-    seed: int, symbol: str, n: int, jump_rate: float
-) -> tuple[np.ndarray, np.ndarray]:
+def symbol_noise(seed: int, symbol: str, n: int, jump_rate: float) -> tuple[np.ndarray, np.ndarray]:
     """One symbol's draws for `n` rows: standard normals (rows: idio, jump size, gap, high, low,
     volume) and Poisson jump counts with `jump_rate` per row."""
     ss = np.random.SeedSequence([seed, zlib.crc32(symbol.encode())])
@@ -214,41 +182,10 @@ def _ohlcv(
     jumps = n_jumps * p.jump_mean + np.sqrt(n_jumps) * p.jump_sd * z[1]
     var = p.beta**2 * market_var + idio_var
     total_var = p.beta**2 * MARKET_VOL**2 + p.idio_vol**2
-    jump_var = p.jumps_per_year * (p.jump_mean**2 + p.jump_sd**2)
-    drift = (p.mu - 0.5 * (total_var + jump_var) - p.jumps_per_year * p.jump_mean) / per_year
+    drift = drift_per_row(p.mu, total_var, p.jumps_per_year, p.jump_mean, p.jump_sd, per_year)
     ret = drift + p.beta * market + np.sqrt(idio_var) * z[0] + jumps
-    sigma = np.sqrt(var)
-
-    log_close = np.log(p.price0) + np.cumsum(ret)
-    prev_close = np.concatenate(([np.log(p.price0)], log_close[:-1]))
-    log_open = prev_close + p.gap_share * ret + 0.1 * sigma * z[2]
-    log_high = np.maximum(log_open, log_close) + 0.6 * sigma * np.abs(z[3])
-    log_low = np.minimum(log_open, log_close) - 0.6 * sigma * np.abs(z[4])
-    surprise = np.abs(ret - drift) / np.maximum(sigma, 1e-12)
-    volume = np.exp(np.log(p.volume0) + 0.5 * (surprise - 0.8) + 0.3 * z[5])
-
-    o, h, lo, c = (_round_sig(np.exp(x)) for x in (log_open, log_high, log_low, log_close))
-    h = np.maximum(h, np.maximum(o, c))  # rounding is monotone; this makes the invariant exact
-    lo = np.minimum(lo, np.minimum(o, c))
-    return pl.DataFrame(
-        {
-            "date": dates,
-            "open": o,
-            "high": h,
-            "low": lo,
-            "close": c,
-            "volume": np.maximum(np.rint(volume), 1).astype(np.int64),
-        }
-    )
-
-
-def _round_sig(x: np.ndarray, digits: int = SIG_DIGITS) -> np.ndarray:
-    """Round positive `x` to `digits` significant digits (the double nearest the short decimal)."""
-    x = np.maximum(x, 1e-300)
-    d = digits - 1 - np.floor(np.log10(x)).astype(np.int64)
-    p = 10.0 ** np.abs(d)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return np.where(d >= 0, np.rint(x * p) / p, np.rint(x / p) * p)
+    o, h, lo, c, volume = price_bars(np.log(p.price0), ret, drift, np.sqrt(var), z, p.gap_share, p.volume0)
+    return pl.DataFrame({"date": dates, "open": o, "high": h, "low": lo, "close": c, "volume": volume})
 
 
 # --- files ---------------------------------------------------------------------------------------
@@ -258,13 +195,13 @@ def _rows_per_year(symbol: str) -> float:
     return DAYS_PER_YEAR if is_crypto(symbol) else SESSIONS_PER_YEAR
 
 
-def _as_date(value: dt.date | str, name: str) -> dt.date:
+def as_date(value: dt.date | str, name: str, where: str = "generate") -> dt.date:
     if isinstance(value, dt.date):
         return value
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise DataError(f"generate: {name} must be a date as YYYY-MM-DD, got {value!r}") from None
+        raise DataError(f"{where}: {name} must be a date as YYYY-MM-DD, got {value!r}") from None
 
 
 def _check_symbols(symbols: list[str]) -> None:
@@ -276,16 +213,3 @@ def _check_symbols(symbols: list[str]) -> None:
     dupes = sorted({s for s in symbols if symbols.count(s) > 1})
     if dupes:
         raise DataError(f"generate: {', '.join(dupes)} listed twice or more; list each once")
-
-
-def _write_atomic(frame: pl.DataFrame, path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            frame.write_csv(fh, date_format="%Y-%m-%d")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
