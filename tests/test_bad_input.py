@@ -7,40 +7,39 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import shlex
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from cli.main import app
+from tests.bad_input import (
+    DATA_ERRORS,
+    ROW,
+    assert_no_partial_output,
+    assert_one_line_error,
+    assert_warned,
+    damage,
+    lines,
+    make_source,
+    run_args,
+    set_cell,
+    wf,
+    write_lines,
+)
 from walkforward.config import Config
-from walkforward.data.generate import generate
 from walkforward.errors import DataError
 from walkforward.folds import WalkForwardSplit
 from walkforward.legacy.folds import make_folds
 
-SYMBOLS = ["SPY", "AAA", "BTC-USD"]
-ROW = 10  # the data row the edits below damage: file line ROW + 1 (the header is line 1)
 G = 127  # AAA's gaps start after this row: no market holiday in the 30 sessions that follow
-
-runner = CliRunner()
-
-
-def wf(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("source")
-    generate(out, SYMBOLS, dt.date(2016, 1, 1), dt.date(2019, 12, 31), seed=3)
-    return out
+    return make_source(tmp_path_factory.mktemp("source"))
 
 
 @pytest.fixture
@@ -51,156 +50,11 @@ def data(tmp_path, source) -> Path:
     return out
 
 
-def run_args(data: Path, out: Path, *extra: object) -> list[object]:
-    """`wf run` on the generated data: 2019H1 out of sample, two folds."""
-    return [
-        "run", "--data-dir", data, "--assets", ",".join(SYMBOLS), "--benchmark", "SPY", "--start-date", "2019-01-01",
-        "--end-date", "2019-06-30", "--fold-length", 200, "--step-size", 63, "--output-dir", out, "--quiet", *extra,
-    ]  # fmt: skip
-
-
-def assert_one_line_error(result, pattern: str) -> str:
-    """Exit code 2, exactly one line on stderr, `error: ...` matching `pattern`, no traceback."""
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    assert "Traceback" not in result.output
-    assert re.search(pattern, lines[0]), lines[0]
-    return lines[0]
-
-
-def assert_no_partial_output(out: Path, data: Path | None = None) -> None:
-    """Nothing a failed run could leave half done: no temporary file, no run.json, no begun checkpoints."""
-    for root in (out, data):
-        if root is not None and root.exists():
-            assert not [p for p in root.rglob("*") if p.name.endswith(".tmp")], list(root.rglob("*"))
-    assert not (out / "run.json").exists()
-    assert not (out / "checkpoints").exists()
-    if out.is_dir():
-        assert not list(out.iterdir()), list(out.iterdir())
-
-
-def lines(path: Path) -> list[str]:
-    return path.read_text().splitlines()
-
-
-def write_lines(path: Path, rows: list[str]) -> None:
-    path.write_text("\n".join(rows) + "\n")
-
-
-def set_cell(column: str, value: str, row: int = ROW) -> Callable[[list[str]], list[str]]:
-    def edit(rows: list[str]) -> list[str]:
-        i = rows[0].split(",").index(column)
-        cells = rows[row].split(",")
-        cells[i] = value
-        return [*rows[:row], ",".join(cells), *rows[row + 1 :]]
-
-    return edit
-
-
-def scale_cell(column: str, by: str, factor: float) -> Callable[[list[str]], list[str]]:
-    """Set `column` to the value of column `by` (same row) times `factor`."""
-
-    def edit(rows: list[str]) -> list[str]:
-        header = rows[0].split(",")
-        value = float(rows[ROW].split(",")[header.index(by)]) * factor
-        return set_cell(column, f"{value:g}")(rows)
-
-    return edit
-
-
-def swap_cells(a: str, b: str) -> Callable[[list[str]], list[str]]:
-    def edit(rows: list[str]) -> list[str]:
-        header = rows[0].split(",")
-        cells = rows[ROW].split(",")
-        i, j = header.index(a), header.index(b)
-        cells[i], cells[j] = cells[j], cells[i]
-        return [*rows[:ROW], ",".join(cells), *rows[ROW + 1 :]]
-
-    return edit
-
-
-def drop_column(column: str) -> Callable[[list[str]], list[str]]:
-    def edit(rows: list[str]) -> list[str]:
-        i = rows[0].split(",").index(column)
-        return [",".join(c for k, c in enumerate(r.split(",")) if k != i) for r in rows]
-
-    return edit
-
-
-def date_of(row: int) -> Callable[[list[str]], str]:
-    return lambda rows: rows[row].split(",")[0]
-
-
-# (edit of AAA.csv's lines, the one line expected); AAA.csv line ROW + 1 is data row ROW
-DATA_ERRORS = {
-    "missing-column": (
-        drop_column("volume"),
-        r"AAA\.csv: missing column 'volume' \(found: date, open, high, low, close\); "
-        r"the CSV needs date,open,high,low,close,volume$",
-    ),
-    "misspelled-column": (
-        lambda rows: [rows[0].replace("close", "clsoe"), *rows[1:]],
-        r"AAA\.csv: missing column 'close' \(found: date, open, high, low, clsoe, volume\); "
-        r"rename column 'clsoe' to 'close'$",
-    ),
-    "unparsable-date": (
-        set_cell("date", "2016-13-45"),
-        r"AAA\.csv line 11: date '2016-13-45' is not a YYYY-MM-DD date; fix it or remove the row$",
-    ),
-    "us-date": (
-        set_cell("date", "01/19/2016"),
-        r"AAA\.csv line 11: date '01/19/2016' is not a YYYY-MM-DD date; fix it or remove the row$",
-    ),
-    "unparsable-number": (
-        set_cell("close", "12.5.1"),
-        r"AAA\.csv line 11: close '12\.5\.1' is not a number; fix it or remove the row$",
-    ),
-    "empty-file": (lambda rows: [], r"AAA\.csv: the file is empty; the CSV needs date,open,high,low,close,volume"),
-    "header-only": (lambda rows: rows[:1], r"AAA\.csv: has a header but no rows; add one row per trading day$"),
-    "duplicate-date": (
-        lambda rows: set_cell("date", date_of(ROW - 1)(rows))(rows),
-        r"AAA\.csv: date 2016-01-14 appears on lines 10, 11; keep one row per date$",
-    ),
-    "missing-high": (set_cell("high", ""), r"AAA\.csv line 11: missing high value; fill it in or remove the row$"),
-    "missing-open": (set_cell("open", "NA"), r"AAA\.csv line 11: missing open value; fill it in or remove the row$"),
-    "zero-price": (set_cell("low", "0"), r"AAA\.csv line 11: low is 0\.0; prices must be > 0, fix the row$"),
-    "negative-price": (
-        set_cell("close", "-91.5"),
-        r"AAA\.csv line 11: close is -91\.5; prices must be > 0, fix the row$",
-    ),
-    "high-below-low": (swap_cells("high", "low"), r"AAA\.csv line 11: high [\d.]+ is below low [\d.]+; fix the row$"),
-    # the brackets are printed as they are (not taken for console markup)
-    "open-above-high": (
-        scale_cell("open", "high", 1.5),
-        r"AAA\.csv line 11: open [\d.]+ is outside \[low [\d.]+, high [\d.]+\]; fix the row$",
-    ),
-    "close-below-low": (
-        scale_cell("close", "low", 0.5),
-        r"AAA\.csv line 11: close [\d.]+ is outside \[low [\d.]+, high [\d.]+\]; fix the row$",
-    ),
-    "negative-volume": (
-        set_cell("volume", "-5"),
-        r"AAA\.csv line 11: volume is -5\.0; it must be >= 0, fix the row$",
-    ),
-    "extra-field": (
-        lambda rows: [*rows[:ROW], rows[ROW] + ",7", *rows[ROW + 1 :]],
-        r"AAA\.csv: cannot be read as CSV \(.*\); the CSV needs date,open,high,low,close,volume$",
-    ),
-    "not-utf8": (None, r"AAA\.csv: is not UTF-8 text; save it as a UTF-8 CSV$"),
-}
-
-
 @pytest.mark.parametrize("case", list(DATA_ERRORS))
 @pytest.mark.parametrize("command", ["run", "convert"])
 def test_bad_csv_is_one_line_naming_file_row_and_fix(tmp_path, data, case, command):
-    edit, pattern = DATA_ERRORS[case]
-    path = data / "AAA.csv"
-    if edit is None:
-        path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
-    else:
-        write_lines(path, edit(lines(path)))
+    _, pattern = DATA_ERRORS[case]
+    damage(data / "AAA.csv", case)
     out = tmp_path / "out"
     args = run_args(data, out) if command == "run" else ["data", "convert", "--data-dir", data]
     assert_one_line_error(wf(*args), pattern)
@@ -244,18 +98,6 @@ def test_corrupt_parquet_store_is_rebuilt(tmp_path, data):
 
 
 # --- warnings: the run goes on --------------------------------------------------------------------------------
-
-
-def assert_warned(result, *patterns: str) -> list[str]:
-    """Exit code 0 and exactly one stderr line per pattern, each `warning: ...`."""
-    assert result.exit_code == 0, (result.output, result.exception)
-    lines = result.stderr.splitlines()
-    assert len(lines) == len(patterns), result.stderr
-    for line, pattern in zip(lines, patterns, strict=True):
-        assert line.startswith("warning: "), line
-        assert re.search(pattern, line), line
-    assert "Traceback" not in result.output and "UserWarning" not in result.output
-    return lines
 
 
 def test_unsorted_rows_are_sorted_with_one_warning_line(tmp_path, data, source):

@@ -4,6 +4,7 @@ the CLI loads no model library or pandas until a command runs."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -69,3 +70,25 @@ def test_importing_the_cli_loads_no_model_library_and_no_pandas():
     code = "import json, sys\nimport cli.main\nprint(json.dumps({m: m in sys.modules for m in sys.argv[1:]}))"
     loaded = loaded_after(code, modules=(*HEAVY, "walkforward.engine", "walkforward.legacy.engine"))
     assert not any(loaded.values()), loaded
+
+
+def test_the_legacy_engine_imports_nothing_of_the_polars_path():
+    """The oracle shares no code with what it checks (STYLE.md): walkforward/legacy/ imports, of walkforward, only
+    itself, the config, the errors and the output schema, and never Polars (its own reading of methodology §7 too)."""
+    allowed = ("walkforward.legacy", "walkforward.config", "walkforward.errors", "walkforward.outputs")
+    for path in sorted((ROOT / "walkforward" / "legacy").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = (
+                    [node.module or ""]
+                    if node.module != "walkforward"
+                    else [f"walkforward.{a.name}" for a in node.names]
+                )
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] != "polars", (path.name, name)
+                if name.split(".")[0] == "walkforward":
+                    assert name.startswith(allowed), (path.name, name)

@@ -282,18 +282,28 @@ def test_yahoo_layout_any_order_and_adj_close(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("date,open,high,low,volume\n2024-01-02,1,1,1,1\n", "lacks the column.*close"),
+        (
+            "date,open,high,low,volume\n2024-01-02,1,1,1,1\n",
+            r"BAD\.csv: missing column 'close' \(found: date, open, high, low, volume\); the CSV needs",
+        ),
         (
             "date,open,high,low,close,volume\n2024-01-02,1,1,1,1,1\n2024-01-02,1,1,1,1,1\n",
-            "1 duplicate date.*2024-01-02",
+            r"BAD\.csv: date 2024-01-02 appears on lines 2, 3; keep one row per date$",
         ),
-        ("date,open,high,low,close,volume\n2024-01-02,1,1,1,0,1\n", "non-positive close"),
-        ("date,open,high,low,close,volume\n2024-01-02,1,1,-1,1,1\n", "non-positive low"),
-        ("date,open,high,low,close,volume\n02/01/2024,1,1,1,1,1\n", "not YYYY-MM-DD"),
-        ("date,open,high,low,close,volume\n2024-01-02,1,1,1,abc,1\n", "non-numeric close"),
+        ("date,open,high,low,close,volume\n2024-01-02,1,1,1,0,1\n", r"line 2: close is 0\.0; prices must be > 0"),
+        ("date,open,high,low,close,volume\n2024-01-02,1,1,-1,1,1\n", r"line 2: low is -1\.0; prices must be > 0"),
+        (
+            "date,open,high,low,close,volume\n02/01/2024,1,1,1,1,1\n",
+            r"line 2: date '02/01/2024' is not a YYYY-MM-DD date; fix it or remove the row$",
+        ),
+        ("date,open,high,low,close,volume\n2024-01-02,1,1,1,abc,1\n", r"line 2: close 'abc' is not a number"),
+        ("date,open,high,low,close,volume\n2024-01-02,1,1,1,,1\n", r"line 2: missing close value; fill it in"),
+        ("date,open,high,low,close,volume\n2024-01-02,1,1,1,inf,1\n", r"line 2: close 'inf' is not a number"),
+        ("date,open,high,low,close,volume\n2024-01-02,1,2,1,3,1\n", r"line 2: close 3\.0 is outside \[low 1\.0"),
     ],
 )
 def test_bad_files_raise_one_clear_line(tmp_path: Path, text: str, message: str) -> None:
+    """A few of §7's checks; tests/test_bad_input_engines.py holds every one to the Polars reader's words."""
     path = write(tmp_path / "BAD.csv", text)
     with pytest.raises(DataError, match=message) as info:
         validate(read_csv(path), path=path)
@@ -301,7 +311,7 @@ def test_bad_files_raise_one_clear_line(tmp_path: Path, text: str, message: str)
 
 
 def test_missing_file_and_missing_adj_close(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="NOPE.csv' does not exist"):
+    with pytest.raises(DataError, match=r"no data for symbol 'NOPE': .*NOPE\.csv does not exist; "):
         load_prices(tmp_path, "NOPE")
     write(tmp_path / "Z.csv", "date,open,high,low,close,volume\n2024-01-02,1,1,1,1,1\n")
     with pytest.raises(DataError, match="adj_close"):

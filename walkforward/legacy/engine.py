@@ -30,11 +30,27 @@ Progress = Callable[[int, int], None]
 
 
 def _read(config: Config, symbol: str, clock: Timer) -> pd.DataFrame:
-    path = csv_path(config.data_dir, symbol)
     with clock("load"):
-        raw = read_csv(path)
+        path = csv_path(config.data_dir, symbol)
+        raw = read_csv(path, price_column=config.price_column)
     with clock("validate"):
-        return validate(raw, path=path, price_column=config.price_column)
+        return validate(raw, path=path, price_column=config.price_column, symbol=symbol)
+
+
+def _read_every_symbol(config: Config, clock: Timer) -> dict[str, pd.DataFrame]:
+    """Every symbol's prices, read once before any fold, in sorted order: a bad file stops the run before it begins,
+    the first bad one in that order is the one reported, and every good file still gives its warnings (the verdict
+    of the Polars engine, which reads all files at once)."""
+    frames: dict[str, pd.DataFrame] = {}
+    first_error: DataError | None = None
+    for symbol in sorted(set(config.symbols)):
+        try:
+            frames[symbol] = _read(config, symbol, clock)
+        except DataError as exc:
+            first_error = first_error or exc
+    if first_error is not None:
+        raise first_error
+    return frames
 
 
 def _asset_features(config: Config, symbol: str, clock: Timer) -> pd.DataFrame:
@@ -172,7 +188,7 @@ def _metrics(
 def run(config: Config, *, progress: Progress | None = None, save_features: bool = False) -> EngineResult:
     """Run the walk-forward backtest of `config` (methodology.md) single-threaded with pandas."""
     clock = Timer.fromkeys(STAGES, 0.0)
-    bench = _read(config, config.benchmark, clock)
+    bench = _read_every_symbol(config, clock)[config.benchmark]
     with clock("validate"):
         folds = make_folds(bench["date"], config)
 

@@ -1,10 +1,16 @@
-"""Read one symbol's OHLCV CSV with pandas (`read_csv`) and check it (`validate`), methodology §7.
+"""Read one symbol's OHLCV CSV with pandas (`read_csv`); `walkforward.legacy.checks.validate` checks it (§7).
 
-The two steps are separate so that the engine can time loading and validation apart.
+The two steps are separate so that the engine can time loading and validation apart. Every problem is a `DataError`
+of one line naming the file, the line (the header is line 1, as in an editor) and the fix, worded as the Polars
+reader words it, so that both engines give the same verdict on the same file. This module shares no code with that
+reader (walkforward/data/read.py): it is the oracle's own reading of §7, and the tests hold the two to each other.
 """
 
 from __future__ import annotations
 
+import csv
+import difflib
+import io
 import os
 import warnings
 from pathlib import Path
@@ -12,112 +18,207 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from walkforward.errors import DataError
+from walkforward.errors import DataError, did_you_mean
+from walkforward.legacy.checks import COLUMNS, columns_of, validate
 
-PRICE_COLUMNS = ("open", "high", "low", "close")
-REQUIRED_COLUMNS = ("date", *PRICE_COLUMNS, "volume")
+NEEDS = "the CSV needs date,open,high,low,close,volume"
+__all__ = ["csv_path", "load_prices", "read_csv", "validate"]
 
 
 def csv_path(data_dir: str | os.PathLike[str], symbol: str) -> Path:
-    """The CSV of `symbol`: `DATA_DIR/<SYMBOL>.csv`."""
-    return Path(data_dir) / f"{symbol}.csv"
+    """The CSV of `symbol`, `DATA_DIR/<SYMBOL>.csv`; a DataError when the directory or the file does not exist."""
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        state = "is not a directory" if folder.exists() else "does not exist"
+        raise DataError(
+            f"data directory {str(folder)!r} {state}; pass --data-dir with the folder holding "
+            "<SYMBOL>.csv files, or create sample data with `wf data generate`"
+        )
+    path = folder / f"{symbol}.csv"
+    if not path.is_file():
+        names = sorted(p.stem for p in folder.glob("*.csv"))
+        if names:
+            listed = ", ".join(f"{n}.csv" for n in names[:12])
+            listed += f" and {len(names) - 12} more" if len(names) > 12 else ""
+            listing = f"{folder} has {listed}"
+        else:
+            listing = f"{folder} holds no .csv files"
+        other_case = next((n for n in names if n.lower() == symbol.lower()), None)
+        hint = f" Did you mean: {other_case!r}?" if other_case else did_you_mean(symbol, names)
+        raise DataError(
+            f"no data for symbol {symbol!r}: {path} does not exist; {listing}. "
+            f"Add the file or remove {symbol} from assets/benchmark.{hint}"
+        )
+    return path
 
 
 def _normalise(name: str) -> str:
     """`'Adj Close'` -> `'adj_close'`, `' Date'` -> `'date'`."""
-    return "_".join(str(name).strip().lower().split())
+    return "_".join(name.strip().lstrip("\ufeff").lower().split())
 
 
-def read_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a price CSV as written, with column names normalised (lower case, `_` for spaces)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"data file {str(path)!r} does not exist; generate the data or fix data_dir / the symbol")
+def _header(path: Path) -> list[str]:
+    """The normalised names of the header's columns (an unnamed one gets a placeholder, `_unnamed_<i>`)."""
     try:
-        raw = pd.read_csv(path)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"data file {str(path)!r} could not be read as CSV: {first}") from None
-    names = [_normalise(c) for c in raw.columns]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise DataError(
-            f"data file {str(path)!r} has the column(s) {', '.join(dupes)} more than once "
-            "(column names are case-insensitive); keep one of each"
-        )
-    return raw.set_axis(names, axis="columns")
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: is not UTF-8 text; save it as a UTF-8 CSV") from None
+    if not first.strip():
+        raise DataError(f"{path}: the file is empty; {NEEDS} and one row per day")
+    cells = next(csv.reader([first]))
+    names: list[str] = []
+    for i, cell in enumerate(cells):
+        name = _normalise(cell)
+        if name and name in names:
+            earlier = cells[names.index(name)]
+            raise DataError(f"{path}: columns {earlier!r} and {cell!r} both mean {name!r}; keep one")
+        names.append(name or f"_unnamed_{i}")
+    return names
 
 
-def validate(raw: pd.DataFrame, *, path: str | os.PathLike[str], price_column: str = "close") -> pd.DataFrame:
-    """Check a frame from `read_csv`; return `date, open, high, low, close, volume` sorted by date.
+def _require(path: Path, names: list[str], columns: tuple[str, ...]) -> None:
+    """A DataError for the first of `columns` that the header lacks, suggesting a close misspelling."""
+    shown = [n for n in names if not n.startswith("_unnamed_")]
+    for col in columns:
+        if col in names:
+            continue
+        unknown = [n for n in shown if n not in (*COLUMNS, "adj_close")]
+        typo = difflib.get_close_matches(col, unknown, n=1, cutoff=0.6)
+        if typo:
+            fix = f"rename column {typo[0]!r} to {col!r}"
+        else:
+            fix = NEEDS if col != "adj_close" else "price_column 'adj_close' needs it"
+        raise DataError(f"{path}: missing column {col!r} (found: {', '.join(shown)}); {fix}")
 
-    `date` is datetime64; prices and volume are float64 (missing values are NaN). With
-    `price_column == "adj_close"` the `adj_close` column replaces `close`; otherwise it is ignored.
+
+def read_csv(path: str | os.PathLike[str], *, price_column: str = "close") -> pd.DataFrame:
+    """The cells of the columns `validate` checks, with the file line of each row (`line`).
+
+    Columns may come in any order and capitalisation; the Yahoo layout (`Adj Close`) is accepted. A line ends at
+    `\\n` (a `\\r` before it is trimmed with the cell); every line after the header is a row, blank ones too. The
+    cells are text as written, except in the usual file, where every price and volume is a finite number: those
+    columns are float64 (the value the text reads as, parsed by pandas' C parser rather than cell by cell).
     """
-    where = f"data file {str(path)!r}"
-    required = list(REQUIRED_COLUMNS)
-    if price_column == "adj_close":
-        required.append("adj_close")
-    missing = [c for c in required if c not in raw.columns]
-    if missing:
-        hint = (
-            " (price_column is 'adj_close': use a file with an 'Adj Close' column or set price_column to 'close')"
-            if missing == ["adj_close"]
-            else f"; expected {', '.join(REQUIRED_COLUMNS)} in any order"
-        )
-        raise DataError(f"{where} lacks the column(s) {', '.join(missing)}{hint}")
-    if raw.empty:
-        raise DataError(f"{where} has no rows")
-
-    df = raw[required].copy()
-    if price_column == "adj_close":
-        df["close"] = df.pop("adj_close")
-
-    dates = pd.to_datetime(df["date"].astype(str), format="%Y-%m-%d", errors="coerce")
-    bad = dates.isna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"{where} has a date that is not YYYY-MM-DD: {df['date'].iloc[row]!r} "
-            f"(data row {row + 1}); fix or remove that row"
-        )
-    df["date"] = dates
-
-    for col in (*PRICE_COLUMNS, "volume"):
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna() & df[col].notna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"{where} has a non-numeric {col} value {df[col].iloc[row]!r} (data row {row + 1})")
-        df[col] = values.astype("float64")
-
-    duplicated = df["date"].duplicated()
-    if duplicated.any():
-        first = df.loc[duplicated, "date"].iloc[0].date()
-        raise DataError(f"{where} has {int(duplicated.sum())} duplicate date(s), first {first}; keep one row per date")
-
-    for col in PRICE_COLUMNS:
-        non_positive = df[col] <= 0
-        if non_positive.any():
-            row = df.loc[non_positive].iloc[0]
-            raise DataError(
-                f"{where} has a non-positive {col} price {float(row[col]):g} "
-                f"on {row['date'].date()}; prices must be > 0"
+    path = Path(path)
+    columns = columns_of(price_column)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found; create it or check the path")
+    names = _header(path)
+    _require(path, names, columns)
+    data = path.read_bytes()
+    if (numbers := _read_numbers(data, names, columns)) is not None:
+        return numbers
+    try:
+        if b'"' in data:
+            _check_quotes(data)
+        with warnings.catch_warnings():
+            # a row longer than the header: pandas would drop its last cells with a ParserWarning
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            cells = pd.read_csv(
+                io.BytesIO(data),
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                index_col=False,
+                lineterminator="\n",
+                encoding="utf-8-sig",
             )
-    negative = df["volume"] < 0
-    if negative.any():
-        row = df.loc[negative].iloc[0]
-        raise DataError(
-            f"{where} has a negative volume {float(row['volume']):g} on {row['date'].date()}; volume must be >= 0"
+    except (ValueError, pd.errors.ParserWarning) as exc:  # a ParserError, bytes that are not UTF-8
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: cannot be read as CSV ({reason}); {NEEDS}") from None
+    if cells.shape[1] != len(names):  # the header ends at a lone \r: this parser sees one long line
+        reason = f"the header has {len(names)} fields, the file {cells.shape[1]} per line"
+        raise DataError(f"{path}: cannot be read as CSV ({reason}); {NEEDS}")
+    rows = cells.iloc[1:].set_axis(names, axis="columns")[list(columns)]
+    return rows.assign(line=np.arange(2, len(rows) + 2)).reset_index(drop=True)
+
+
+def _read_numbers(data: bytes, names: list[str], columns: tuple[str, ...]) -> pd.DataFrame | None:
+    """The file read with its prices and volumes as float64, when that is the whole story: no quotes, a header line
+    that ends at its line break, no row longer than the header, and every price and volume a finite number. None
+    otherwise: the text path then reads the file and names what is wrong.
+
+    pandas' C parser reads a decimal number as the float that Python's float() gives (correctly rounded), and reads
+    as a finite number only what the text path does (a decimal number, blanks around it trimmed); the tests check
+    both on many strings.
+    """
+    header = data.split(b"\n", 1)[0]
+    if b'"' in data or b"\r" in header[:-1]:
+        return None
+    nums = [c for c in columns if c != "date"]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a row longer than the header is a ParserWarning
+            frame = pd.read_csv(
+                io.BytesIO(data),
+                header=None,
+                skiprows=1,
+                names=names,
+                dtype=dict.fromkeys(nums, "float64"),  # the dates' type is inferred: text, unless it is not
+                keep_default_na=False,
+                skip_blank_lines=False,
+                index_col=False,
+                lineterminator="\n",
+                encoding="utf-8-sig",
+            )
+    except (ValueError, Warning):  # a ParserError, a cell that is no number, bytes that are not UTF-8
+        return None
+    if frame.empty or not pd.api.types.is_string_dtype(frame["date"]) or not np.isfinite(frame[nums].to_numpy()).all():
+        return None
+    return frame[list(columns)].assign(line=np.arange(2, len(frame) + 2))
+
+
+def _check_quotes(data: bytes) -> None:
+    """Quoting that pandas would forgive but CSV (and the Polars reader) does not; raises pandas' ParserError.
+
+    A quote opens a field only at its start, and the closing quote ends the field (`"12"5` is an error). A quote
+    inside a field is data, unless a line break follows it before the next quote: a reader that splits the file at
+    line breaks outside quotes would then split it elsewhere than where its rows end (`12"5` ... `"`).
+    """
+    quotes = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord('"'))
+    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    first_field = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    header_end = breaks[0] if len(breaks) else len(data)
+    fields: list[tuple[int, int]] = []  # (opening quote, closing quote) of each quoted field
+    stray: list[int] = []  # quotes inside fields that do not begin with one
+    pos = 0
+    for q in quotes:
+        if q < pos:
+            continue  # inside a quoted field
+        if not (q == first_field or data[q - 1 : q] in (b",", b"\n")):
+            stray.append(q)
+            continue
+        close = q + 1
+        while (close := data.find(b'"', close)) >= 0 and data[close + 1 : close + 2] == b'"':
+            close += 2  # "" is a quote inside the field
+        if close < 0:
+            raise pd.errors.ParserError(f"a quote on line {_line(breaks, q)} is not closed")
+        after = close + 1 + (data[close + 1 : close + 2] == b"\r")
+        if q > header_end and after < len(data) and data[after : after + 1] not in (b",", b"\n"):
+            raise pd.errors.ParserError(f"a quoted field on line {_line(breaks, q)} goes on after its closing quote")
+        fields.append((q, close))
+        pos = close + 1
+    # the line breaks inside quotes as this parser sees them, and as a reader toggling at every quote sees them
+    quoted = np.zeros(len(breaks), dtype=bool)
+    for lo, hi in fields:
+        quoted[np.searchsorted(breaks, lo) : np.searchsorted(breaks, hi)] = True
+    toggled = np.searchsorted(quotes, breaks) % 2 == 1
+    if (differ := np.flatnonzero(quoted != toggled)).size:
+        culprit = stray[int(np.searchsorted(stray, breaks[differ[0]])) - 1]
+        raise pd.errors.ParserError(
+            f"a quote inside a field on line {_line(breaks, culprit)} is followed by a line break before the next "
+            "quote; quote the whole field or remove that quote"
         )
 
-    if not df["date"].is_monotonic_increasing:
-        warnings.warn(f"{where} was not sorted by date; sorted it", UserWarning, stacklevel=2)
-        df = df.sort_values("date", kind="stable")
-    return df.reset_index(drop=True)
+
+def _line(breaks: np.ndarray, offset: int) -> int:
+    """The file line (from 1) of the byte at `offset`."""
+    return int(np.searchsorted(breaks, offset)) + 1
 
 
 def load_prices(data_dir: str | os.PathLike[str], symbol: str, *, price_column: str = "close") -> pd.DataFrame:
     """`read_csv` then `validate` for one symbol (convenience for callers that need no timing)."""
     path = csv_path(data_dir, symbol)
-    return validate(read_csv(path), path=path, price_column=price_column)
+    return validate(read_csv(path, price_column=price_column), path=path, price_column=price_column, symbol=symbol)
