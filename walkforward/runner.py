@@ -82,7 +82,7 @@ def execute(
     t_import = time.perf_counter()
     engine = engine_module(config.engine)  # start-up: the engine's modules (Polars, numpy...), timed as "import"
     t_prepare = time.perf_counter()
-    fingerprint = data_fingerprint(config.data_dir, config.symbols)
+    fingerprint = data_fingerprint(config.data_path, config.symbols)
     checkpoints = Checkpoints(out)
     checkpoints.prepare(config, fingerprint, resume=resume, overwrite=overwrite)
     before = {"import": t_prepare - t_import, "write": time.perf_counter() - t_prepare}
