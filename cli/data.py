@@ -41,25 +41,28 @@ def generate(
 @app.command("convert")
 @handle_errors
 def convert(
-    data_dir: Annotated[Path, typer.Option("--data-dir", help="Folder of <SYMBOL>.csv files.")] = Path("data"),
+    data_path: Annotated[
+        Path,
+        typer.Option(
+            "--data-path",
+            "--data-dir",
+            help="Folder of <SYMBOL>.csv files, a long-format .parquet or .csv file, or a folder of Parquet files.",
+        ),
+    ] = Path("data"),
     symbols: Annotated[
-        str | None, typer.Option(help="Comma-separated symbols (default: every CSV in the folder).")
+        str | None, typer.Option(help="Comma-separated symbols (default: every symbol in the data).")
     ] = None,
     price_column: Annotated[str, typer.Option(help="close or adj_close.")] = "close",
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
-    """Convert the per-symbol CSVs into one Parquet dataset (DATA_DIR/.wf/prices.parquet)."""
+    """Convert the price data into the Parquet store (DATA_DIR/.wf/prices.parquet; FILE's: PARENT/.wf/FILE.store/)."""
     from walkforward.config import parse_choice, parse_symbols
     from walkforward.data.store import convert as to_parquet
-    from walkforward.errors import DataError
+    from walkforward.data.store import every_symbol
 
-    if not data_dir.is_dir():
-        raise DataError(f"data dir {str(data_dir)!r} does not exist; pass --data-dir with a folder of CSVs")
-    syms = parse_symbols(symbols, "--symbols") if symbols else tuple(sorted(p.stem for p in data_dir.glob("*.csv")))
-    if not syms:
-        raise DataError(f"no CSV files in {str(data_dir)!r}; run `wf data generate --out {data_dir}` first")
     parse_choice(price_column, "--price-column", ("close", "adj_close"))
-    path = to_parquet(data_dir, list(syms), price_column)
+    syms = parse_symbols(symbols, "--symbols") if symbols else every_symbol(data_path, price_column)
+    path = to_parquet(data_path, list(syms), price_column)
     console.print(f"wrote {path} ({len(syms)} symbols)")
 
 

@@ -45,7 +45,14 @@ def build_config(config: Path | None, **overrides: Any):
 @handle_errors
 def run(
     config: Annotated[Path | None, typer.Option(help="JSON config (default: the shipped one).")] = None,
-    data_dir: Annotated[str | None, typer.Option(help="Folder of <SYMBOL>.csv files.")] = None,
+    data_path: Annotated[
+        str | None,
+        typer.Option(
+            "--data-path",
+            "--data-dir",
+            help="Folder of <SYMBOL>.csv files, a long-format .parquet or .csv file, or a folder of Parquet files.",
+        ),
+    ] = None,
     assets: Annotated[str | None, typer.Option(help="Comma-separated symbols to trade.")] = None,
     benchmark: Annotated[str | None, typer.Option(help="Benchmark symbol (calendar, correlation).")] = None,
     start_date: Annotated[str | None, typer.Option(help="First out-of-sample date, YYYY-MM-DD.")] = None,
@@ -93,7 +100,7 @@ def run(
     from walkforward.runner import execute
 
     overrides: dict[str, Any] = {
-        "data_dir": data_dir,
+        "data_path": data_path,
         "assets": assets,
         "benchmark": benchmark,
         "start_date": start_date,

@@ -112,8 +112,15 @@ def test_data_convert_writes_the_parquet_store(tmp_path, data_dir):
 @pytest.mark.parametrize(
     ("make", "pattern"),
     [
-        (lambda p: p / "nope", r"^error: data dir '.*nope' does not exist; pass --data-dir with a folder of CSVs$"),
-        (lambda p: p, r"^error: no CSV files in '.*'; run `wf data generate --out .*` first$"),
+        (
+            lambda p: p / "nope",
+            r"^error: data directory '.*nope' does not exist; pass --data-dir with the folder holding <SYMBOL>\.csv",
+        ),
+        (
+            lambda p: p,
+            r"^error: data path '.*' holds no <SYMBOL>\.csv files, no \.parquet files and no symbol=<SYMBOL>/ "
+            r"folders; .*`wf data generate --out .*`$",
+        ),
     ],
     ids=["missing-dir", "no-csv"],
 )

@@ -126,7 +126,10 @@ BAD = [
         [HEADER, GOOD_ROWS[0], "2020-01-03,10,11,9,ten,5"],
         r"B.csv line 3: close 'ten' is not a number; fix it or remove the row",
     ),
-    ([HEADER, "2020-01-02 00:00:00,10,11,9,10,5"], r"line 2: date '2020-01-02 00:00:00' is not"),
+    (
+        [HEADER, "2020-01-02 15:30:00,10,11,9,10,5"],
+        r"line 2: date '2020-01-02 15:30:00' has a time of day; intraday bars are not supported",
+    ),
     ([HEADER, "2020-01-02,10,11,9,10,inf"], r"line 2: volume 'inf' is not a number"),
     ([HEADER, "2020-01-02,10,,9,10,5"], r"B.csv line 2: missing high value; fill it in"),
     ([HEADER, "2020-01-02,null,11,9,10,5"], r"B.csv line 2: missing open value"),

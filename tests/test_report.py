@@ -184,7 +184,7 @@ def test_run_info_names_engine_folds_and_data_fingerprint(report, run_dir):
     assert settings["Engine"] == info["engine"] == "polars"
     assert settings["Worker threads (n_jobs)"] == str(info["n_jobs"])
     assert settings["Folds"].startswith(f"{len(info['folds'])} (tests ")
-    assert settings["Data fingerprint (sha256 of the CSVs)"] == info["data_fingerprint"]
+    assert settings["Data fingerprint (sha256 of the input data)"] == info["data_fingerprint"]
     assert "prices.parquet" in settings["Benchmark"]
 
 
@@ -260,7 +260,7 @@ def test_report_without_benchmark_data_draws_the_strategy_alone(run_dir, tmp_pat
     moved = tmp_path / "run"
     shutil.copytree(run_dir, moved, ignore=shutil.ignore_patterns("report"))
     info = json.loads((moved / "run.json").read_text())
-    info["config"]["data_dir"] = str(tmp_path / "gone")
+    info["config"]["data_path"] = str(tmp_path / "gone")
     (moved / "run.json").write_text(json.dumps(info))
     html = write_report(moved, tmp_path / "out").read_text()
     assert "not found; the equity chart shows the strategy alone" in html
@@ -274,7 +274,7 @@ def test_report_reads_the_benchmark_csv_when_there_is_no_store(run_dir, data_dir
     moved = tmp_path / "run"
     shutil.copytree(run_dir, moved, ignore=shutil.ignore_patterns("report"))
     info = json.loads((moved / "run.json").read_text())
-    info["config"]["data_dir"] = str(data)
+    info["config"]["data_path"] = str(data)
     (moved / "run.json").write_text(json.dumps(info))
     settings = dict(tables_of(write_report(moved).read_text())["Setting"][1:])
     assert settings["Benchmark"] == f"SPY (prices: {data / 'SPY.csv'})"

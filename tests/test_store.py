@@ -59,7 +59,7 @@ def test_convert_writes_parquet_and_manifest(data_dir: Path) -> None:
     assert manifest["symbols"] == sorted(SYMBOLS)
     assert manifest["price_column"] == "close"
     assert manifest["rows"] == frame.height
-    assert sorted(p.name for p in path.parent.iterdir()) == [".lock", "prices.json", "prices.parquet"]
+    assert sorted(p.name for p in path.parent.iterdir()) == [".gitignore", ".lock", "prices.json", "prices.parquet"]
 
 
 def test_conversion_sweeps_temporaries_of_a_killed_conversion(data_dir: Path) -> None:
@@ -82,7 +82,7 @@ def test_concurrent_conversions_take_turns_and_leave_a_valid_store(data_dir: Pat
     with ThreadPoolExecutor(4) as pool:
         paths = list(pool.map(lambda _: store.convert(data_dir, SYMBOLS), range(4)))
     assert len(set(paths)) == 1
-    assert sorted(p.name for p in paths[0].parent.iterdir()) == [".lock", "prices.json", "prices.parquet"]
+    assert sorted(p.name for p in paths[0].parent.iterdir()) == [".gitignore", ".lock", "prices.json", "prices.parquet"]
     path, _ = store.ensure_store(data_dir, SYMBOLS)  # fresh: its manifest matches the Parquet file
     assert_frame_equal(pl.read_parquet(path), load_panel(data_dir, SYMBOLS))
 

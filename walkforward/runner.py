@@ -16,6 +16,7 @@ from typing import Any
 
 from walkforward.cancel import Cancellation
 from walkforward.config import Config, available_cores
+from walkforward.data.layout import CSV_DIR, detect
 from walkforward.data.store import fingerprint as data_fingerprint
 from walkforward.errors import ConfigError, WalkforwardError
 from walkforward.execution.checkpoints import Checkpoints
@@ -62,7 +63,7 @@ def execute(
     t_import = time.perf_counter()
     engine = engine_module(config.engine)  # start-up: the engine's modules (Polars, numpy...), timed as "import"
     t_prepare = time.perf_counter()
-    fingerprint = data_fingerprint(config.data_dir, config.symbols)
+    fingerprint = data_fingerprint(config.data_path, config.symbols)
     checkpoints = Checkpoints(out)
     checkpoints.prepare(config, fingerprint, resume=resume, overwrite=overwrite)
     before = {"import": t_prepare - t_import, "write": time.perf_counter() - t_prepare}
@@ -104,6 +105,11 @@ def check_engine_options(config: Config, resume: bool) -> None:
     if config.executor != "threads" and config.engine == "legacy":
         raise ConfigError(
             f"--executor {config.executor} needs the polars engine: the legacy engine fits its folds in one thread"
+        )
+    if config.engine == "legacy" and (layout := detect(config.data_path)).kind != CSV_DIR:
+        raise ConfigError(
+            f"the legacy engine reads a folder of <SYMBOL>.csv files, and data_path {config.data_path!r} is "
+            f"{layout.description}; use the polars engine"
         )
 
 

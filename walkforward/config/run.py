@@ -39,11 +39,12 @@ from walkforward.errors import ConfigError
 from walkforward.execution.registry import EXECUTORS
 
 DEFAULT_CONFIG_PATH = Path(__file__).parent.parent / "configs" / "default.json"
+DATA_PATH_KEYS = ("data_path", "data_dir")  # the key and its old name
 
 
 @dataclass(frozen=True)
 class Config:
-    data_dir: str = "data"
+    data_path: str = "data"  # per-symbol CSVs, a long-format file or a Parquet folder (methodology §7)
     assets: tuple[str, ...] = ("SPY", "AAPL", "TSLA", "GOOG", "BTC-USD")
     benchmark: str = "SPY"
     start_date: dt.date = dt.date(2015, 1, 1)
@@ -65,6 +66,11 @@ class Config:
     executor: str = "threads"
     scheduler: str | None = None  # a Dask scheduler address, for executor "dask"
     output_dir: str = "results/latest"
+
+    @property
+    def data_dir(self) -> str:
+        """The old name of `data_path` (still accepted as a config key)."""
+        return self.data_path
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -119,6 +125,11 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """A copy of `raw` with the non-None `overrides` set; dotted keys set nested sections."""
     raw = json.loads(json.dumps(raw, default=str))
+    aliases = [k for k in DATA_PATH_KEYS if overrides.get(k) is not None]
+    if len(aliases) == 2 and overrides["data_path"] != overrides["data_dir"]:
+        raise ConfigError(_both_data_keys(overrides["data_dir"], overrides["data_path"]))
+    for key in DATA_PATH_KEYS if aliases else ():  # an override of either name replaces what the file says
+        raw.pop(key, None)
     for key, value in overrides.items():
         if value is None:
             continue
@@ -132,14 +143,14 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
 
 def build(raw: dict[str, Any]) -> Config:
     """A validated `Config` from a plain dict (JSON + overrides); every error names the key and the fix."""
-    known = tuple(f.name for f in dataclasses.fields(Config))
+    known = (*(f.name for f in dataclasses.fields(Config)), "data_dir")
     check_keys(raw, known, "")
     d = Config()
     get = raw.get
     n_jobs = get("n_jobs", d.n_jobs)
     scheduler = get("scheduler")
     cfg = Config(
-        data_dir=parse_text(get("data_dir", d.data_dir), "data_dir"),
+        data_path=_data_path(raw, d.data_path),
         assets=parse_symbols(get("assets", list(d.assets)), "assets"),
         benchmark=parse_text(get("benchmark", d.benchmark), "benchmark").strip(),
         start_date=parse_date(get("start_date", d.start_date), "start_date"),
@@ -164,6 +175,22 @@ def build(raw: dict[str, Any]) -> Config:
     )
     _check_together(cfg)
     return cfg
+
+
+def _data_path(raw: dict[str, Any], default: str) -> str:
+    """`data_path`, or its old name `data_dir`; both set to different values is an error."""
+    given = [k for k in DATA_PATH_KEYS if k in raw]
+    if len(given) == 2 and raw["data_path"] != raw["data_dir"]:
+        raise ConfigError(_both_data_keys(raw["data_dir"], raw["data_path"]))
+    key = given[0] if given else "data_path"
+    return parse_text(raw.get(key, default), key)
+
+
+def _both_data_keys(data_dir: Any, data_path: Any) -> str:
+    return (
+        f"data_dir {data_dir!r} and data_path {data_path!r} differ; data_dir is the old name of data_path, "
+        "set only data_path"
+    )
 
 
 def parse_annualization(value: Any) -> float | str:

@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from walkforward.config import available_cores
+from walkforward.data.checks import raw_text, row_checks, typed_from_text
 from walkforward.errors import DataError, DataWarning, did_you_mean
 
 COLUMNS = ("date", "open", "high", "low", "close", "volume")
@@ -29,9 +30,7 @@ SCHEMA = {
     "date": pl.Date,
     **{c: pl.Float64 for c in (*PRICES, "volume")},
 }
-RTOL = 1e-9  # relative rounding tolerated in the high/low checks
 GAP_SESSIONS = 10  # more sessions than this without a row is a warning (methodology §7)
-_MISSING = ("", "null", "NULL", "None", "NA", "N/A", "NaN", "nan", "-")
 _NEEDS = "the CSV needs date,open,high,low,close,volume"
 
 
@@ -48,16 +47,9 @@ def read_csv(path: str | os.PathLike[str], symbol: str, price_column: str = "clo
         raise DataError(f"price_column must be one of {choices}; got {price_column!r}")
     if not path.is_file():
         raise DataError(f"{path}: file not found; create it or check the path")
-    names = _header(path)
+    names = header(path)
     wanted = (*COLUMNS, "adj_close") if price_column == "adj_close" else COLUMNS
-    for col in wanted:
-        if col not in names:
-            fix = _NEEDS if col != "adj_close" else "price_column 'adj_close' needs it"
-            found = ", ".join(_display(names))
-            unknown = [n for n in _display(names) if n not in (*COLUMNS, "adj_close")]
-            if typo := difflib.get_close_matches(col, unknown, n=1, cutoff=0.6):
-                fix = f"rename column {typo[0]!r} to {col!r}"
-            raise DataError(f"{path}: missing column {col!r} (found: {found}); {fix}")
+    check_columns(path, names, wanted, _NEEDS)
     try:
         raw = pl.read_csv(path, new_columns=names, infer_schema=False).select(wanted)
     except pl.exceptions.PolarsError as exc:
@@ -72,7 +64,7 @@ def read_csv(path: str | os.PathLike[str], symbol: str, price_column: str = "clo
     if not df["date"].is_sorted():
         warnings.warn(f"{path}: rows are not sorted by date; sorted them on reading", DataWarning, stacklevel=2)
         df = df.sort("date")
-    if (gap := _gap_warning(df["date"], path, symbol)) is not None:
+    if (gap := gap_warning(df["date"], path, symbol)) is not None:
         warnings.warn(gap, DataWarning, stacklevel=2)
     close = "adj_close" if price_column == "adj_close" else "close"
     return df.select(
@@ -108,11 +100,7 @@ def symbol_paths(data_dir: str | os.PathLike[str], symbols: Iterable[str]) -> di
     """`DATA_DIR/<SYMBOL>.csv` per symbol; a missing one is a DataError listing what exists."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        what = "is not a directory" if data_dir.exists() else "does not exist"
-        raise DataError(
-            f"data directory {str(data_dir)!r} {what}; pass --data-dir with the folder holding "
-            "<SYMBOL>.csv files, or create sample data with `wf data generate`"
-        )
+        raise DataError(missing_directory(data_dir))
     out = {}
     for symbol in symbols:
         path = data_dir / f"{symbol}.csv"
@@ -120,6 +108,28 @@ def symbol_paths(data_dir: str | os.PathLike[str], symbols: Iterable[str]) -> di
             raise DataError(_missing_file(data_dir, symbol))
         out[symbol] = path
     return out
+
+
+def check_columns(path: Path | str, names: list[str], wanted: tuple[str, ...], needs: str) -> None:
+    """A DataError for the first column of `wanted` missing from `names` (normalised), with the fix."""
+    for col in wanted:
+        if col not in names:
+            fix = needs if col != "adj_close" else "price_column 'adj_close' needs it"
+            found = ", ".join(_display(names))
+            unknown = [n for n in _display(names) if n not in (*wanted, *COLUMNS, "adj_close")]
+            if typo := difflib.get_close_matches(col, unknown, n=1, cutoff=0.6):
+                fix = f"rename column {typo[0]!r} to {col!r}"
+            raise DataError(f"{path}: missing column {col!r} (found: {found}); {fix}")
+
+
+def missing_directory(path: Path) -> str:
+    """The message for a data directory that is not there (or is not a directory)."""
+    what = "is not a directory" if path.exists() else "does not exist"
+    return (
+        f"data directory {str(path)!r} {what}; pass --data-dir with the folder holding <SYMBOL>.csv files "
+        "(or --data-path with a long-format .parquet or .csv file, or a folder of Parquet files), "
+        "or create sample data with `wf data generate`"
+    )
 
 
 def _relay_in_order(caught: list[warnings.WarningMessage], paths: list[Path]) -> None:
@@ -136,12 +146,12 @@ def _relay_in_order(caught: list[warnings.WarningMessage], paths: list[Path]) ->
 # --- parsing -------------------------------------------------------------------------------------
 
 
-def _normalise(name: str) -> str:
+def normalise(name: str) -> str:
     """'Adj Close' -> 'adj_close', ' Date ' -> 'date'."""
     return "_".join(name.strip().lstrip("\ufeff").lower().split())
 
 
-def _header(path: Path) -> list[str]:
+def header(path: Path, needs: str = _NEEDS) -> list[str]:
     """Normalised column names of the file's header; DataError when empty or ambiguous."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -149,9 +159,9 @@ def _header(path: Path) -> list[str]:
     except UnicodeDecodeError:
         raise DataError(f"{path}: is not UTF-8 text; save it as a UTF-8 CSV") from None
     if not first.strip():
-        raise DataError(f"{path}: the file is empty; {_NEEDS} and one row per day")
+        raise DataError(f"{path}: the file is empty; {needs} and one row per day")
     raw = next(csv.reader([first]))
-    names = [_normalise(n) for n in raw]
+    names = [normalise(n) for n in raw]
     seen: dict[str, str] = {}
     for original, name in zip(raw, names, strict=True):
         if name and name in seen:
@@ -168,18 +178,13 @@ def _display(names: list[str]) -> list[str]:
 def _parse(raw: pl.DataFrame, cols: tuple[str, ...]) -> pl.DataFrame:
     """Typed columns plus the raw text (`<col>_raw`) and the file line (`line`) for messages.
 
-    Fully blank lines are dropped; cells in `_MISSING` (after trimming) are null.
+    Fully blank lines are dropped; cells in `MISSING` (after trimming) are null.
     """
-    text = {c: pl.col(c).str.strip_chars() for c in cols}
-    text = {c: pl.when(t.is_in(_MISSING)).then(None).otherwise(t) for c, t in text.items()}
     return (
         raw.with_row_index("line", offset=2)
-        .with_columns(t.alias(f"{c}_raw") for c, t in text.items())
+        .with_columns(raw_text(c) for c in cols)
         .filter(pl.any_horizontal(pl.col(f"{c}_raw").is_not_null() for c in cols))
-        .with_columns(
-            pl.col("date_raw").str.to_date("%Y-%m-%d", strict=False).alias("date"),
-            *(pl.col(f"{c}_raw").cast(pl.Float64, strict=False).alias(c) for c in cols if c != "date"),
-        )
+        .with_columns(e for c in cols for e in typed_from_text(c))
     )
 
 
@@ -187,39 +192,8 @@ def _parse(raw: pl.DataFrame, cols: tuple[str, ...]) -> pl.DataFrame:
 
 
 def _validate(df: pl.DataFrame, path: Path, cols: tuple[str, ...]) -> None:
-    """Raise a DataError for the first problem found, in the order of the checks below."""
-    nums = [c for c in cols if c != "date"]
-    checks: list[tuple[pl.Expr, str]] = []
-    for c in cols:
-        missing = f"missing {c} value; fill it in or remove the row"
-        checks.append((pl.col(f"{c}_raw").is_null(), missing))
-    checks.append(
-        (
-            pl.col("date").is_null(),
-            "date {date_raw!r} is not a YYYY-MM-DD date; fix it or remove the row",
-        )
-    )
-    for c in nums:
-        checks.append(
-            (
-                pl.col(c).is_null() | ~pl.col(c).is_finite(),
-                f"{c} {{{c}_raw!r}} is not a number; fix it or remove the row",
-            )
-        )
-    for c in nums:
-        if c != "volume":
-            checks.append((pl.col(c) <= 0, f"{c} is {{{c}}}; prices must be > 0, fix the row"))
-    checks.append((pl.col("volume") < 0, "volume is {volume}; it must be >= 0, fix the row"))
-    hi, lo = pl.col("high") * (1 + RTOL), pl.col("low") * (1 - RTOL)
-    checks.append((pl.col("high") < lo, "high {high} is below low {low}; fix the row"))
-    for c in ("open", "close"):
-        checks.append(
-            (
-                (pl.col(c) > hi) | (pl.col(c) < lo),
-                f"{c} {{{c}}} is outside [low {{low}}, high {{high}}]; fix the row",
-            )
-        )
-
+    """Raise a DataError for the first problem found, in the order of `checks.row_checks`."""
+    checks = row_checks(cols)
     # One pass computes how many rows fail each check; only a failing check is looked at again.
     counts = df.select(mask.sum().alias(str(i)) for i, (mask, _) in enumerate(checks)).row(0)
     for (mask, message), n_bad in zip(checks, counts, strict=True):
@@ -237,7 +211,7 @@ def _validate(df: pl.DataFrame, path: Path, cols: tuple[str, ...]) -> None:
         raise DataError(f"{path}: date {dupes['date'][0]} appears on lines {lines}; keep one row per date{more}")
 
 
-def _gap_warning(dates: pl.Series, path: Path, symbol: str) -> str | None:
+def gap_warning(dates: pl.Series, path: Path, symbol: str) -> str | None:
     """A warning naming the first gap of more than `GAP_SESSIONS` missing sessions in sorted `dates`, or None.
 
     An asset with a row on a Saturday or Sunday trades every day (crypto): every calendar day is a session. Other

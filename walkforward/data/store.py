@@ -1,86 +1,93 @@
-"""The columnar store: the CSVs converted once into `DATA_DIR/.wf/prices.parquet`, reused while
-their content is unchanged.
+"""The columnar store: the input data converted once into `prices.parquet`, reused while its content is unchanged.
 
-`DATA_DIR/.wf/prices.json` records what the Parquet file was built from (the CSVs' content
-fingerprint, the symbols, the price column) and the sha256 of the Parquet file itself, so a stale,
-corrupt or truncated store is detected and rebuilt. Modification times are never trusted. It also keeps the
-warnings that validating the CSVs gave (unsorted rows, long gaps): a run that reuses the store warns again.
+The store lives in `DATA_DIR/.wf/` for a folder (per-symbol CSVs or Parquet files) and in
+`<parent>/.wf/<file name>.store/` for a single long-format file (`layout.store_root`); `.wf/.gitignore` keeps it out
+of git. `prices.json` beside it records what the Parquet file was built from (the data's content fingerprint, the
+symbols, the price column) and the sha256 of the Parquet file itself, so a stale, corrupt or truncated store is
+detected and rebuilt. It also keeps the warnings that validating the data gave (unsorted rows, long gaps): a run
+that reuses the store warns again.
+
+Per-symbol CSVs are read and checked file by file (`read.py`); a long file or a Parquet folder is scanned lazily,
+checked in one streaming pass and written bucket by bucket with bounded memory (`long.py`, `build.py`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
 import json
 import os
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 
-from walkforward.data.read import load_panel, symbol_paths
+from walkforward.data.build import ROW_GROUP_SIZE, available_symbols, check_rows, write_sorted
+from walkforward.data.fingerprint import file_sha256, fingerprint, write_atomic
+from walkforward.data.layout import CSV_DIR, detect, make_store_root, store_root
+from walkforward.data.long import Source
+from walkforward.data.read import load_panel
 from walkforward.errors import DataError, DataWarning
 
-STORE_DIR = ".wf"
+__all__ = ["convert", "ensure_store", "every_symbol", "fingerprint", "scan", "store_paths"]
+
 PARQUET_NAME = "prices.parquet"
 MANIFEST_NAME = "prices.json"
 LOCK_NAME = ".lock"
 FORMAT_VERSION = 2  # bump when the Parquet layout or the validation changes: every store is rebuilt
-ROW_GROUP_SIZE = 65_536  # rows; sorted by (symbol, date), so statistics prune symbols and dates
-_CHUNK = 1 << 20
 
 
-def fingerprint(data_dir: str | os.PathLike[str], symbols: Iterable[str]) -> str:
-    """sha256 over each symbol's CSV (file name, size, bytes), in sorted symbol order."""
-    paths = symbol_paths(data_dir, symbols)
-    digest = hashlib.sha256()
-    for symbol in sorted(paths):
-        path = paths[symbol]
-        data = path.read_bytes()
-        digest.update(f"{path.name}\0{len(data)}\0".encode())
-        digest.update(data)
-    return digest.hexdigest()
-
-
-def store_paths(data_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """(parquet path, manifest path) of the store of `data_dir`."""
-    root = Path(data_dir) / STORE_DIR
+def store_paths(data_path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """(parquet path, manifest path) of the store of `data_path`."""
+    root = store_root(data_path)
     return root / PARQUET_NAME, root / MANIFEST_NAME
 
 
-def convert(data_dir: str | os.PathLike[str], symbols: Iterable[str], price_column: str = "close") -> Path:
-    """Read and validate the CSVs, write the Parquet store and its manifest; return its path."""
+def convert(data_path: str | os.PathLike[str], symbols: Iterable[str], price_column: str = "close") -> Path:
+    """Read and validate the data of `symbols`, write the Parquet store and its manifest; return its path."""
     symbols = sorted(set(symbols))
-    return _convert(data_dir, symbols, price_column, fingerprint(data_dir, symbols))
+    return _convert(data_path, symbols, price_column, fingerprint(data_path, symbols))
 
 
-def _convert(data_dir: str | os.PathLike[str], symbols: list[str], price_column: str, fp: str) -> Path:
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            panel = load_panel(data_dir, symbols, price_column)
-    finally:
-        for w in caught:  # passed on as they came
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, DataWarning)))
-    parquet, manifest = store_paths(data_dir)
-    buf = io.BytesIO()
-    panel.write_parquet(buf, compression="zstd", statistics=True, row_group_size=ROW_GROUP_SIZE)
-    data = buf.getvalue()
+def every_symbol(data_path: str | os.PathLike[str], price_column: str = "close") -> tuple[str, ...]:
+    """Every symbol the data holds: the CSV names of a folder, a hive layout's partitions, else those in the rows."""
+    layout = detect(data_path)
+    if layout.kind == CSV_DIR:
+        return tuple(sorted(p.stem for p in layout.path.glob("*.csv")))
+    found = available_symbols(Source(layout, price_column))
+    if not found:
+        raise DataError(f"{layout.path}: holds no rows; add one row per symbol and trading day")
+    return tuple(found)
+
+
+def _convert(data_path: str | os.PathLike[str], symbols: list[str], price_column: str, fp: str) -> Path:
+    layout = detect(data_path)
     record = {
         "format_version": FORMAT_VERSION,
         "fingerprint": fp,
         "symbols": symbols,
         "price_column": price_column,
-        "rows": panel.height,
-        "parquet_sha256": hashlib.sha256(data).hexdigest(),
-        "warnings": notes,
+        "layout": layout.kind,
     }
+    with _recorded() as caught:
+        if layout.kind == CSV_DIR:
+            build: Callable[[Path], int] = partial(_write_frame, load_panel(data_path, symbols, price_column))
+        else:
+            source = Source(layout, price_column, symbols)
+            build = partial(write_sorted, source, check_rows(source, symbols), price_column)
+        return _install(store_paths(data_path), build, record, caught)
+
+
+def _install(
+    paths: tuple[Path, Path], build: Callable[[Path], int], record: dict, caught: list[warnings.WarningMessage]
+) -> Path:
+    """Under the store's lock: build the Parquet file into a temporary file, rename it into place, write the
+    manifest last (a crash in between leaves no manifest, so the next `ensure_store` rebuilds)."""
+    parquet, manifest = paths
     try:
-        parquet.parent.mkdir(exist_ok=True)
+        make_store_root(parquet.parent)
         with _exclusive(parquet.parent) as locked:
             if locked:  # no other conversion is writing: any temporary file here was left by a killed one
                 for stray in (
@@ -88,11 +95,20 @@ def _convert(data_dir: str | os.PathLike[str], symbols: list[str], price_column:
                     *parquet.parent.glob(f".{MANIFEST_NAME}.*.tmp"),
                 ):
                     stray.unlink(missing_ok=True)
-            # The manifest goes first: a crash between the two writes leaves no manifest, so the
-            # next `ensure_store` rebuilds instead of trusting a half-replaced store.
             manifest.unlink(missing_ok=True)
-            _write_atomic(parquet, data)
-            _write_atomic(manifest, (json.dumps(record, indent=2) + "\n").encode())
+            fd, name = tempfile.mkstemp(dir=parquet.parent, prefix=f".{PARQUET_NAME}.", suffix=".tmp")
+            os.close(fd)
+            tmp = Path(name)
+            try:
+                record["rows"] = build(tmp)
+                record["parquet_sha256"] = file_sha256(tmp)
+                os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
+                os.replace(tmp, parquet)
+            finally:
+                tmp.unlink(missing_ok=True)
+            notes = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+            record["warnings"] = list(dict.fromkeys(notes))
+            write_atomic(manifest, (json.dumps(record, indent=2) + "\n").encode())
     except OSError as exc:
         raise DataError(
             f"cannot write the data store in {parquet.parent}: {exc.strerror or exc}; make the data directory writable"
@@ -100,19 +116,37 @@ def _convert(data_dir: str | os.PathLike[str], symbols: list[str], price_column:
     return parquet
 
 
+def _write_frame(panel: pl.DataFrame, path: Path) -> int:
+    panel.write_parquet(path, compression="zstd", statistics=True, row_group_size=ROW_GROUP_SIZE)
+    return panel.height
+
+
+@contextlib.contextmanager
+def _recorded() -> Iterator[list[warnings.WarningMessage]]:
+    """Record the warnings given inside, then pass them on as they came."""
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield caught
+    finally:
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 def ensure_store(
-    data_dir: str | os.PathLike[str],
+    data_path: str | os.PathLike[str],
     symbols: Iterable[str],
     price_column: str = "close",
     known_fingerprint: str | None = None,
 ) -> tuple[Path, str]:
-    """(Parquet path, CSV fingerprint); converts only when the store is missing, stale or bad.
+    """(Parquet path, data fingerprint); converts only when the store is missing, stale or bad.
 
-    `known_fingerprint`: the CSVs' fingerprint when the caller has just computed it (saves hashing twice).
+    `known_fingerprint`: the data's fingerprint when the caller has just computed it (saves hashing twice).
     """
     symbols = sorted(set(symbols))
-    fp = known_fingerprint or fingerprint(data_dir, symbols)
-    parquet, manifest = store_paths(data_dir)
+    fp = known_fingerprint or fingerprint(data_path, symbols)
+    parquet, manifest = store_paths(data_path)
     expected = {
         "format_version": FORMAT_VERSION,
         "fingerprint": fp,
@@ -124,12 +158,12 @@ def ensure_store(
         record is not None
         and all(record.get(k) == v for k, v in expected.items())
         and parquet.is_file()
-        and record.get("parquet_sha256") == _file_sha256(parquet)
+        and record.get("parquet_sha256") == file_sha256(parquet)
     )
     if not fresh:
-        _convert(data_dir, symbols, price_column, fp)
+        _convert(data_path, symbols, price_column, fp)
     else:
-        for note in record.get("warnings") or []:  # what validating these CSVs warned when the store was built
+        for note in record.get("warnings") or []:  # what validating the data warned when the store was built
             warnings.warn(str(note), DataWarning, stacklevel=2)
     return parquet, fp
 
@@ -150,14 +184,6 @@ def _read_manifest(path: Path) -> dict | None:
     return record if isinstance(record, dict) else None
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @contextlib.contextmanager
 def _exclusive(root: Path) -> Iterator[bool]:
     """Hold an exclusive lock on the store (`root/.lock`) while it is written, so that `wf` runs converting one data
@@ -173,16 +199,3 @@ def _exclusive(root: Path) -> Iterator[bool]:
             yield True
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to a temp file beside `path`, then rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -91,8 +91,8 @@ class Background:
 
 
 def start_features(config: Config, fingerprint: str | None = None) -> tuple[Background, str]:
-    """Convert the CSVs to Parquet if needed, then start collecting the one feature plan in the background."""
-    path, fingerprint = ensure_store(config.data_dir, config.symbols, config.price_column, fingerprint)
+    """Convert the data to the Parquet store if needed, then start collecting the one feature plan in the background."""
+    path, fingerprint = ensure_store(config.data_path, config.symbols, config.price_column, fingerprint)
     prices = scan(path).filter(pl.col("symbol").is_in(list(config.symbols)))
     return Background(feature_plan(prices, config).collect), fingerprint
 
@@ -102,7 +102,7 @@ def check_panel(frame: pl.DataFrame, config: Config) -> None:
     present = set(frame["symbol"].unique().to_list())
     missing = [s for s in config.symbols if s not in present]
     if missing:
-        raise DataError(f"no rows for {', '.join(missing)} in {config.data_dir}; check the CSV files")
+        raise DataError(f"no rows for {', '.join(missing)} in {config.data_path}; check the data")
 
 
 def features_table(frame: pl.DataFrame, config: Config) -> pa.Table:

@@ -131,10 +131,10 @@ def run_info_rows(info: dict[str, Any], run_dir: str, benchmark_source: str) -> 
             "Other settings",
             escape(
                 f"price_column={c.get('price_column')}, annualization={c.get('annualization')}, seed={c.get('seed')}, "
-                f"data_dir={c.get('data_dir')}"
+                f"data_path={c.get('data_path', c.get('data_dir'))}"
             ),
         ),
-        ("Data fingerprint (sha256 of the CSVs)", f"<code>{escape(str(info.get('data_fingerprint')))}</code>"),
+        ("Data fingerprint (sha256 of the input data)", f"<code>{escape(str(info.get('data_fingerprint')))}</code>"),
         ("Packages", escape(_compact(info.get("packages", {})) + f"; python {info.get('python')}")),
     ]
     if "total" in timings:

@@ -55,8 +55,9 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunOutputs:
 def load_benchmark(run: RunOutputs) -> Benchmark | None:
     """The benchmark's closes from the run's data: the Parquet store, else its CSV; None when neither is readable.
 
-    A relative `data_dir` is looked up from the working directory, then from the run directory and its parents
-    (runs are usually started from the project root with a relative `--output-dir`).
+    A relative `data_path` (`data_dir` in runs made before it was renamed) is looked up from the working directory,
+    then from the run directory and its parents (runs are usually started from the project root with a relative
+    `--output-dir`). The CSV is read only for a folder of per-symbol CSVs.
     """
     from walkforward.data.read import read_csv
     from walkforward.data.store import store_paths
@@ -64,9 +65,10 @@ def load_benchmark(run: RunOutputs) -> Benchmark | None:
     config = run.config
     symbol = config.get("benchmark")
     price_column = config.get("price_column", "close")
-    if not symbol or config.get("data_dir") is None:
+    data_path = config.get("data_path", config.get("data_dir"))
+    if not symbol or data_path is None:
         return None
-    for data_dir in _candidates(Path(config["data_dir"]), run.path):
+    for data_dir in _candidates(Path(data_path), run.path):
         parquet, manifest = store_paths(data_dir)
         if parquet.is_file() and _manifest_price_column(manifest) == price_column:
             try:
@@ -82,7 +84,7 @@ def load_benchmark(run: RunOutputs) -> Benchmark | None:
             if closes is not None and closes.height:
                 return Benchmark(symbol, closes, parquet)
         csv = data_dir / f"{symbol}.csv"
-        if csv.is_file():
+        if data_dir.is_dir() and csv.is_file():
             try:
                 closes = read_csv(csv, symbol, price_column).select("date", "close")
             except (DataError, OSError):
@@ -95,7 +97,7 @@ def _candidates(data_dir: Path, run_dir: Path) -> list[Path]:
     if data_dir.is_absolute():
         return [data_dir]
     bases = [Path.cwd(), *run_dir.resolve().parents]
-    return [base / data_dir for base in bases if (base / data_dir).is_dir()]
+    return [base / data_dir for base in bases if (base / data_dir).exists()]
 
 
 def _manifest_price_column(manifest: Path) -> str | None:
