@@ -94,8 +94,9 @@ def names(symbols: tuple[str, ...], codes: np.ndarray) -> pl.Series:
 
 
 def importance_table(results: dict[Task, TaskResult], names: tuple[str, ...]) -> pa.Table:
-    """Sorted by (fold, symbol, feature): tasks in (fold, symbol) order, features by name within each."""
-    keys = sorted(results)
+    """Sorted by (fold, symbol, feature): tasks in (fold, symbol) order, features by name within each; a task that
+    fitted no model (no training rows, methodology §3) has no rows."""
+    keys = sorted(t for t, r in results.items() if r.fitted)
     order = sorted(range(len(names)), key=names.__getitem__)
     k = len(names)
     return pl.DataFrame(
