@@ -477,3 +477,22 @@ def test_a_flat_position_from_missing_next_return_closes_at_the_last_row():
     bt = backtest({"BBB": {"2024-01-08": 0.1, "2024-01-09": 0.1}}, prices=prices)
     assert trades(bt) == [(0, "BBB", "2024-01-08", 0, 1, 1.0), (0, "BBB", "2024-01-09", 1, 0, 1.0)]
     assert series_returns(bt, "BBB") == pytest.approx({"2024-01-09": 0.1}, rel=1e-12)
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([np.nan, -1.0, 0.0, 0.5, 1.0, 2.0]),
+                          st.sampled_from([np.nan, -0.1, 0.0, 0.1, 0.3])), max_size=40))  # fmt: skip
+def test_cross_sectional_ic_is_scipys_spearman_on_each_date(rows):
+    """(date, prediction, target) rows with ties and missing values: each date's IC is scipy's Spearman over its
+    rows with both, on the dates with at least 3 such rows where it is defined."""
+    from scipy.stats import spearmanr
+
+    date = np.datetime64("2024-01-05") + np.array([r[0] for r in rows], dtype="timedelta64[D]")
+    p, t = np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
+    expected = {}
+    for d in np.unique(date):
+        both = (date == d) & ~np.isnan(p) & ~np.isnan(t)
+        if both.sum() >= 3 and len(np.unique(p[both])) > 1 and len(np.unique(t[both])) > 1:
+            expected[d] = spearmanr(p[both], t[both]).statistic
+    dates, ic = cross_sectional_ic(date, p, t)
+    assert list(dates) == list(expected)
+    np.testing.assert_allclose(ic, list(expected.values()), rtol=1e-12, atol=1e-15)

@@ -13,13 +13,23 @@ MIN_CROSS_SECTION = 3  # assets with a prediction and a target on a date for its
 
 def average_ranks(x: np.ndarray) -> np.ndarray:
     """Ranks 1..n with ties given their average rank (scipy's rankdata 'average'), from one sort."""
-    return grouped_average_ranks(np.zeros(len(x), dtype=np.int64), x)
+    n = len(x)
+    order = np.argsort(x)  # ties get their average whatever order they sort in: no stable sort needed
+    xs = x[order]
+    starts = np.flatnonzero(np.concatenate([[True], xs[1:] != xs[:-1]]))  # first index of each run of ties
+    ends = np.append(starts[1:], n)
+    average = (starts + ends + 1) / 2.0  # mean of the ranks starts+1 .. ends
+    ranks = np.empty(n)
+    ranks[order] = np.repeat(average, ends - starts)
+    return ranks
 
 
 def grouped_average_ranks(group: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Average ranks of `x` within each group of equal `group` codes (1..size of the group), from one sort."""
+    """Average ranks of `x` within each group of equal `group` codes (1..size of the group): rows sorted by value,
+    then (stably) by group, so each group's values are in order; ties get their run's average rank."""
     n = len(x)
-    order = np.lexsort((x, group))  # ties get their average whatever order they sort in
+    order = np.argsort(x, kind="stable")
+    order = order[np.argsort(group[order], kind="stable")]  # two stable sorts: much faster than np.lexsort
     g, xs = group[order], x[order]
     new_group = np.concatenate([[True], g[1:] != g[:-1]])[:n]
     starts = np.flatnonzero(new_group | np.concatenate([[True], xs[1:] != xs[:-1]])[:n])  # runs of ties
