@@ -41,3 +41,31 @@ def test_background_raises_the_callers_error():
 
     with pytest.raises(ValueError, match="plan failed"):
         Background(fail).result()
+
+
+@pytest.mark.parametrize(
+    "strategy", [{}, {"lag": 1, "weighting": "equal", "flat_between_folds": True}], ids=["default", "lag-equal-flat"]
+)
+def test_engine_tables_are_built_in_output_order_with_returns_dated_when_earned(small_data, strategy):
+    """The tables the Polars engine says are presorted are (their sort is skipped on writing); every return row is
+    in the fold whose test window holds its date (the last fold after end_date), and equity compounds per series."""
+    import polars as pl
+
+    from tests.small import small_config
+    from walkforward.engine import run
+    from walkforward.outputs import conform
+
+    cfg = small_config(small_data, **{f"strategy.{k}": v for k, v in strategy.items()})
+    result = run(cfg)
+    for name in result.presorted:
+        table = result.tables[name]
+        assert conform(name, table, presorted=True).equals(conform(name, table)), name
+    returns = pl.from_arrow(result.tables["returns"])
+    starts = [np.datetime64(f["test_start"]) for f in result.folds]
+    starts[0] = np.datetime64(cfg.start_date)
+    expected_fold = np.searchsorted(np.array(starts), returns["date"].to_numpy(), side="right") - 1
+    np.testing.assert_array_equal(returns["fold"].to_numpy(), expected_fold)
+    assert returns["date"].min() > cfg.start_date  # the first return is earned at the close after the first decision
+    for name in returns["series"].unique():
+        rows = returns.filter(pl.col("series") == name).sort("date")
+        np.testing.assert_allclose(rows["equity"].to_numpy(), np.cumprod(1 + rows["return"].to_numpy()), rtol=1e-12)

@@ -45,7 +45,8 @@ def test_default_config_loads_with_documented_values():
         "corr_60",
         "volume_z_20",
     )
-    assert (c.engine, c.n_jobs, c.seed, c.annualization) == ("polars", None, 42, 252.0)
+    assert (c.engine, c.n_jobs, c.seed, c.annualization) == ("polars", None, 42, "auto")
+    assert (c.strategy.lag, c.strategy.weighting, c.strategy.flat_between_folds) == (0, "available", False)
     assert c.resolved_n_jobs >= 1
 
 
@@ -126,6 +127,9 @@ def test_unknown_key_in_a_config_file(tmp_path):
 # --- values ----------------------------------------------------------------------------------------
 
 
+ANNUALIZATION = r'^annualization must be "auto" or a number of periods per year like 252, '
+
+
 @pytest.mark.parametrize(
     ("raw", "pattern"),
     [
@@ -157,11 +161,18 @@ def test_unknown_key_in_a_config_file(tmp_path):
         ({"engine": "pandas"}, r"^engine must be one of polars, legacy; got 'pandas'\. Did you mean: 'legacy'\?$"),
         ({"price_column": "adjclose"}, r"^price_column must be one of close, adj_close; got 'adjclose'\. Did you mean"),
         ({"annualization": 0}, r"^annualization must be > 0, got 0\.0$"),
-        ({"annualization": "252"}, r"^annualization must be a finite number, got '252'$"),
+        ({"annualization": "252"}, ANNUALIZATION + r"got '252'$"),
+        ({"annualization": "Auto"}, ANNUALIZATION + r"got 'Auto'$"),
         ({"annualization": float("nan")}, r"^annualization must be a finite number, got nan$"),
         ({"strategy": {"cost_bps": -1}}, r"^strategy\.cost_bps must be >= 0, got -1\.0$"),
         ({"strategy": {"cost_bps": float("inf")}}, r"^strategy\.cost_bps must be a finite number, got inf$"),
         ({"strategy": {"allow_short": "yes"}}, r"^strategy\.allow_short must be true or false, got 'yes'$"),
+        ({"strategy": {"lag": -1}}, r"^strategy\.lag must be >= 0, got -1$"),
+        (
+            {"strategy": {"weighting": "avail"}},
+            r"^strategy\.weighting must be one of available, equal; got 'avail'\. Did you mean: 'available'\?$",
+        ),
+        ({"strategy": {"flat_between_folds": "no"}}, r"^strategy\.flat_between_folds must be true or false, got 'no'$"),
         ({"model": {"warm_start": 1}}, r"^model\.warm_start must be true or false, got 1$"),
         ({"assets": []}, r"^assets must be a non-empty list of symbols, got \[\]$"),
         ({"assets": ["SPY", "AAPL", "SPY"]}, r"^assets lists SPY more than once; list each symbol once$"),

@@ -24,7 +24,7 @@ from walkforward.folds import Fold, FoldOffsets, WalkForwardSplit, offsets
 from walkforward.models.registry import MODEL_KINDS
 from walkforward.outputs import TABLES, EngineResult
 from walkforward.portfolio.backtest import run_backtest
-from walkforward.portfolio.gather import gather_test_rows
+from walkforward.portfolio.gather import gather_benchmark, gather_test_rows
 from walkforward.tables import output_tables
 from walkforward.timing import Timer
 
@@ -113,7 +113,13 @@ def run(
     split_model_wall(timer, results)
     fold_info = [f.describe() for f in lay.folds]
     with timer("backtest"):
-        bt = run_backtest(gather_test_rows(m, lay.offsets, lay.traded, results), config.strategy, len(config.assets))
+        bt = run_backtest(
+            gather_test_rows(m, lay.offsets, lay.traded, results),
+            config.strategy,
+            len(config.assets),
+            fold_starts=lay.offsets.test_lo,
+            benchmark=gather_benchmark(m, lay.offsets, config.benchmark),
+        )
         tables = output_tables(bt, results, config.feature_names)
     with timer("metrics"):
         mets = metrics.compute_metrics(bt, fold_info, config.assets, config.annualization)

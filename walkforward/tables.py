@@ -40,17 +40,18 @@ def trades_table(bt: Backtest) -> pa.Table:
 
 
 def returns_table(bt: Backtest) -> pa.Table:
-    """`fold, date, series, position, return, equity`: the portfolio and every asset, equity compounded over the
-    run per series; sorted by (fold, date, series)."""
-    r, pf = bt.rows, bt.portfolio
+    """`fold, date, series, position, return, equity`: the portfolio and every asset, dated when earned (the asset's
+    rows that have a next row, at `next_date`), equity compounded over the run per series; sorted by
+    (fold, date, series)."""
+    r, pf, earned = bt.rows, bt.portfolio, bt.earned
     series = ("portfolio", *r.symbols)  # code 0 is the portfolio, code k + 1 the asset k
     rank = np.argsort(np.argsort(np.asarray(series)))  # a series' place in name order
-    code = np.concatenate([np.zeros(len(pf["fold"]), dtype=np.int64), r.symbol.astype(np.int64) + 1])
-    fold = np.concatenate([pf["fold"], r.fold])
-    date = np.concatenate([pf["date"], r.date])
-    ret = np.concatenate([pf["return"], bt.asset_return])
+    code = np.concatenate([np.zeros(len(pf["fold"]), dtype=np.int64), r.symbol[earned].astype(np.int64) + 1])
+    fold = np.concatenate([pf["fold"], bt.return_fold[earned]])
+    date = np.concatenate([pf["date"], r.next_date[earned]])
+    ret = np.concatenate([pf["return"], bt.asset_return[earned]])
     by_name = rank[code]
-    by_series = np.lexsort((date, fold, by_name))  # a series' rows in date order (folds do not overlap)
+    by_series = np.lexsort((date, by_name))  # a series' rows in date order
     equity = np.empty(len(ret))
     equity[by_series] = segmented_cumprod(1.0 + ret[by_series], code[by_series])
     order = np.lexsort((by_name, date, fold))
@@ -59,7 +60,7 @@ def returns_table(bt: Backtest) -> pa.Table:
             "fold": fold[order],
             "date": date[order],
             "series": names(series, code[order]),
-            "position": np.concatenate([pf["exposure"], bt.exposure])[order],
+            "position": np.concatenate([pf["exposure"], bt.exposure[earned]])[order],
             "return": ret[order],
             "equity": equity[order],
         }
@@ -94,8 +95,9 @@ def names(symbols: tuple[str, ...], codes: np.ndarray) -> pl.Series:
 
 
 def importance_table(results: dict[Task, TaskResult], names: tuple[str, ...]) -> pa.Table:
-    """Sorted by (fold, symbol, feature): tasks in (fold, symbol) order, features by name within each."""
-    keys = sorted(results)
+    """Sorted by (fold, symbol, feature): tasks in (fold, symbol) order, features by name within each; a task that
+    fitted no model (no training rows, methodology §3) has no rows."""
+    keys = sorted(t for t, r in results.items() if r.fitted)
     order = sorted(range(len(names)), key=names.__getitem__)
     k = len(names)
     return pl.DataFrame(

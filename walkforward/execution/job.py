@@ -48,11 +48,7 @@ class FoldJob:
         train &= m.label_end[a:b] < self.offsets.test_lo[f]  # purge: the label ends before the test window
         test = self._rows(symbol, c, d) & m.complete[c:d]
         if not train.any():
-            fd = self.folds[f]
-            raise DataError(
-                f"fold {f} (train {fd.train_start}..{fd.train_end}, assets {symbol}) has no complete training "
-                "rows; raise --fold-length or move --start-date later"
-            )
+            return self._without_model(f, symbol, previous)
         t0, cpu0 = time.perf_counter(), time.thread_time()
         kind = MODEL_KINDS[self.kind]
         model = kind.fit(
@@ -75,3 +71,17 @@ class FoldJob:
             cpu_seconds=time.thread_time() - cpu0,
         )
         return model, (result, kind.dump(model) if self.keep_models else None)
+
+    def _without_model(self, f: int, symbol: str, previous: Any) -> tuple[Any, tuple[TaskResult, bytes | None]]:
+        """No complete, unpurged training row (methodology §3). Per asset: no model in this fold, so no prediction and
+        no importance, and a warm-start chain carries its previous model over the fold. Unified: an error."""
+        if symbol == UNIFIED_SYMBOL:
+            fd = self.folds[f]
+            raise DataError(
+                f"fold {f} (train {fd.train_start}..{fd.train_end}, assets {symbol}) has no complete training "
+                "rows; raise --fold-length or move --start-date later"
+            )
+        nothing = np.array([], dtype=np.float64)
+        result = TaskResult(np.array([], dtype=np.int64), nothing, nothing, 0.0, 0.0, 0.0)
+        keep = self.keep_models and previous is not None
+        return previous, (result, MODEL_KINDS[self.kind].dump(previous) if keep else None)

@@ -19,3 +19,8 @@ class TaskResult:
     fit_seconds: float
     predict_seconds: float
     cpu_seconds: float
+
+    @property
+    def fitted(self) -> bool:
+        """False for a task skipped for want of training rows (methodology §3): no model, so no importances."""
+        return len(self.importance) > 0

@@ -1,8 +1,10 @@
-"""The backtest (docs/methodology.md §4), vectorised over every fold and asset at once.
+"""The backtest (docs/methodology.md §4), vectorised over every asset and fold at once.
 
-Numpy over the test rows sorted by (fold, symbol, date): a (fold, asset) window starts where fold or symbol
-changes, so "starts flat" and "closes at the end" are masks, not loops. (A Polars version of this took ~18 ms on
-the large workload, about 15x longer than these array operations: at this size per-node overhead dominates.)
+Numpy over the traded assets' test rows sorted by (symbol, date): an asset's test rows are one run of its rows, so
+segments, the lag, "flat before the first row" and "closed after the last" are masks and shifts, not loops. The
+portfolio sums the rows that earn on the same date (`next_date`): one row per date, dated when earned.
+(A Polars version of the old backtest took ~15x longer than these array operations: at this size per-node overhead
+dominates.)
 """
 
 from __future__ import annotations
@@ -12,81 +14,91 @@ from dataclasses import dataclass
 import numpy as np
 
 from walkforward.config import Strategy
+from walkforward.portfolio import book
 from walkforward.portfolio.registry import PORTFOLIOS
+from walkforward.portfolio.rows import Benchmark, TestRows, fold_of
+from walkforward.portfolio.weights import WEIGHTINGS
 
-
-@dataclass(frozen=True)
-class TestRows:
-    """Test rows with a prediction (NaN = none), as arrays; `symbol` codes index `symbols` (sorted names)."""
-
-    fold: np.ndarray  # int32
-    symbol: np.ndarray  # int32
-    date: np.ndarray  # datetime64[D]
-    prediction: np.ndarray
-    target: np.ndarray
-    next_ret: np.ndarray
-    next_date: np.ndarray  # datetime64[D]
-    symbols: tuple[str, ...]
-
-    def take(self, order: np.ndarray) -> TestRows:
-        arrays = {k: getattr(self, k)[order] for k in TestRows.__dataclass_fields__ if k != "symbols"}
-        return TestRows(**arrays, symbols=self.symbols)
+__all__ = ["Backtest", "Benchmark", "TestRows", "run_backtest"]
 
 
 @dataclass(frozen=True)
 class Backtest:
-    rows: TestRows  # sorted by (fold, symbol, date)
-    position: np.ndarray  # int8, per row
-    asset_return: np.ndarray  # r_{a,t}
-    exposure: np.ndarray  # |position|
-    traded: np.ndarray  # |position change| + exit, unweighted
-    portfolio: dict[str, np.ndarray]  # fold, date, return, exposure, traded: per (fold, date), sorted
+    rows: TestRows  # sorted by (symbol, date)
+    position: np.ndarray  # int8 p_t, per row
+    earned: np.ndarray  # bool: the row has a return row, dated rows.next_date (it has a next row)
+    return_fold: np.ndarray  # int32: the fold of the return row's date (§4.6); meaningless where not earned
+    asset_return: np.ndarray  # r_{a,t}, unweighted; meaningless where not earned
+    exposure: np.ndarray  # |p_t|
+    traded: np.ndarray  # |p_t - p_prev| + exit_t, unweighted
+    portfolio: dict[str, np.ndarray]  # fold, date, start, return, exposure, traded: one row per date, sorted
     trades: dict[str, np.ndarray]  # fold, symbol (code), date, position_before, position_after, weight_traded, cost
+    benchmark: Benchmark
+    fold_starts: np.ndarray  # test_lo of each fold
 
 
-def run_backtest(test: TestRows, strategy: Strategy, n_assets: int) -> Backtest:
-    w, c = 1.0 / n_assets, strategy.cost_bps / 10_000.0
-    rows = test.take(np.lexsort((test.date, test.symbol, test.fold)))
-    n = len(rows.fold)
-    first = np.ones(n, dtype=bool)
-    first[1:] = (rows.fold[1:] != rows.fold[:-1]) | (rows.symbol[1:] != rows.symbol[:-1])
-    last = np.append(first[1:], True)
+def run_backtest(
+    test: TestRows, strategy: Strategy, n_assets: int, *, fold_starts: np.ndarray, benchmark: Benchmark
+) -> Backtest:
+    """Positions, weights, trades and returns of every traded asset's test rows, and the portfolio."""
+    c = strategy.cost_bps / 10_000.0
+    rows = test.take(np.lexsort((test.date, test.symbol)))
+    first_of_asset = book.starts(rows.symbol)
+    first = book.starts(rows.symbol, rows.fold) if strategy.flat_between_folds else first_of_asset
+    signal = PORTFOLIOS[strategy.kind](rows.prediction, strategy)
+    weight = WEIGHTINGS[strategy.weighting](rows, first_of_asset, n_assets)
+    b = book.hold(signal, weight, rows.next_ret, first, strategy.lag)
 
-    pos = PORTFOLIOS[strategy.kind](rows.prediction, rows.next_ret, strategy)
-    p = pos.astype(np.int64)
-    before = np.concatenate([[0], p[:-1]]) if n else p.copy()
-    before[first] = 0
-    change = np.abs(p - before).astype(np.float64)
-    exit_ = np.where(last, np.abs(p), 0).astype(np.float64)
-    traded = change + exit_
-    gross = np.where(p != 0, p * rows.next_ret, 0.0)
-    asset_return = gross - c * traded
-    exposure = np.abs(p).astype(np.float64)
+    earned = ~np.isnat(rows.next_date)
+    traded = b.traded_unweighted
+    gross = b.p * np.where(earned, rows.next_ret, 0.0)  # p_t * next_ret_t (p = 0 on a row without a next row)
+    return Backtest(
+        rows=rows,
+        position=b.p.astype(np.int8),
+        earned=earned,
+        return_fold=fold_of(rows.next_date, fold_starts),
+        asset_return=gross - c * traded,
+        exposure=np.abs(b.p).astype(np.float64),
+        traded=traded,
+        portfolio=portfolio_rows(rows, b, earned, c, fold_starts),
+        trades=trade_rows(rows, b, c),
+        benchmark=benchmark,
+        fold_starts=np.asarray(fold_starts),
+    )
 
-    # portfolio: sum over the assets with a row on each (fold, date)
-    by_day = np.lexsort((rows.date, rows.fold))
-    f, d = rows.fold[by_day], rows.date[by_day]
-    starts = np.flatnonzero(np.concatenate([[True], (f[1:] != f[:-1]) | (d[1:] != d[:-1])])) if n else np.array([], int)
-    portfolio = {
-        "fold": f[starts],
-        "date": d[starts],
-        "return": np.add.reduceat(w * asset_return[by_day], starts) if n else np.array([]),
-        "exposure": np.add.reduceat(w * exposure[by_day], starts) if n else np.array([]),
-        "traded": np.add.reduceat(w * traded[by_day], starts) if n else np.array([]),
+
+def portfolio_rows(rows: TestRows, b: book.Book, earned: np.ndarray, c: float, fold_starts: np.ndarray) -> dict:
+    """One row per date on which a traded asset earns: `R_d = sum (q_t * next_ret_t - c * (traded_t + exit_t))`
+    over the rows with `next_date_t = d`; gross exposure `sum |q_t|`, traded weight `sum (traded_t + exit_t)`; `start`
+    is the earliest close those rows were decided at."""
+    idx = np.flatnonzero(earned)
+    idx = idx[np.argsort(rows.next_date[idx], kind="stable")]  # by date earned, then symbol
+    day = rows.next_date[idx]
+    at = np.flatnonzero(np.concatenate([[True], day[1:] != day[:-1]]))[: len(idx)]  # first row of each date
+    q, ret = b.q[idx], rows.next_ret[idx]
+    moved = b.traded[idx] + b.exit[idx]
+    return {
+        "fold": fold_of(day[at], fold_starts),
+        "date": day[at],
+        "start": np.minimum.reduceat(rows.date[idx], at),
+        "return": np.add.reduceat(q * ret - c * moved, at),
+        "exposure": np.add.reduceat(np.abs(q), at),
+        "traded": np.add.reduceat(moved, at),
     }
 
-    # trades: position changes at their date, and the fold-end exit at the next row's date
-    ch, ex = np.flatnonzero(change > 0), np.flatnonzero(exit_ > 0)
-    before_all = np.concatenate([before[ch], p[ex]]).astype(np.int8)
-    after_all = np.concatenate([p[ch], np.zeros(len(ex), dtype=np.int64)]).astype(np.int8)
-    weight = w * np.abs(after_all.astype(np.int64) - before_all)
-    trades = {
+
+def trade_rows(rows: TestRows, b: book.Book, c: float) -> dict[str, np.ndarray]:
+    """A trade where the weighted position changes, at close t in the fold of row t; an exit after a segment's
+    last row l, at close next(l), in the fold of row l. Unsorted (the trades table sorts them)."""
+    traded, exit_ = b.traded, b.exit
+    ch, ex = np.flatnonzero(traded > 0), np.flatnonzero(exit_ > 0)
+    weight = np.concatenate([traded[ch], exit_[ex]])
+    return {
         "fold": np.concatenate([rows.fold[ch], rows.fold[ex]]),
         "symbol": np.concatenate([rows.symbol[ch], rows.symbol[ex]]),
         "date": np.concatenate([rows.date[ch], rows.next_date[ex]]),
-        "position_before": before_all,
-        "position_after": after_all,
+        "position_before": np.concatenate([b.p_before[ch], b.p[ex]]).astype(np.int8),
+        "position_after": np.concatenate([b.p[ch], np.zeros(len(ex), dtype=np.int64)]).astype(np.int8),
         "weight_traded": weight,
         "cost": c * weight,
     }
-    return Backtest(rows, pos, asset_return, exposure, traded, portfolio, trades)

@@ -1,0 +1,6 @@
+"""Performance and prediction metrics (docs/methodology.md §5): one series' metrics (series.py), the rank-based
+prediction metrics (ranks.py) and metrics.json's three levels (levels.py)."""
+
+from walkforward.metrics.levels import compute_metrics
+
+__all__ = ["compute_metrics"]

@@ -1,0 +1,79 @@
+"""metrics.json (docs/methodology.md §5): every metric at three levels, from the backtest's arrays.
+
+- overall: the portfolio series of the whole run, every prediction, every trade;
+- per fold: the portfolio rows, predictions and trades of the fold (§4.6), annualised with the overall `A`;
+- per asset: the asset's own return series (unweighted), its predictions and trades, its own `A`; the
+  cross-sectional IC needs several assets on a date, so it is null per asset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from walkforward.metrics.ranks import cross_sectional_ic, ic_summary, prediction_metrics
+from walkforward.metrics.series import Series, periods_per_year, relative_metrics, return_metrics, span
+from walkforward.outputs import METRIC_NAMES
+from walkforward.portfolio.backtest import Backtest
+from walkforward.portfolio.rows import fold_of
+
+NO_CROSS_SECTION = ic_summary(np.array([]))
+
+
+def level(
+    s: Series, a: float | None, prediction: np.ndarray, target: np.ndarray, ic: dict[str, Any], n_trades: int
+) -> dict[str, Any]:
+    """Every metric of one level, in METRIC_NAMES order."""
+    out = return_metrics(s, a)
+    out.update(relative_metrics(s.r, s.bench, a))
+    out.update(prediction_metrics(prediction, target))
+    out.update(ic, n_trades=n_trades, periods_per_year=a)
+    return {m: out[m] for m in METRIC_NAMES}
+
+
+def portfolio_series(bt: Backtest, rows: slice | np.ndarray) -> Series:
+    pf = {k: v[rows] for k, v in bt.portfolio.items()}
+    date = pf["date"]
+    return Series(pf["return"], pf["exposure"], pf["traded"], bt.benchmark.on(date), span(pf["start"], date))
+
+
+def asset_series(bt: Backtest, rows: np.ndarray) -> Series:
+    """The asset's return rows (`rows`: its rows that have a next row, in date order)."""
+    date = bt.rows.next_date[rows]
+    return Series(
+        bt.asset_return[rows], bt.exposure[rows], bt.traded[rows], bt.benchmark.on(date), span(bt.rows.date[rows], date)
+    )
+
+
+def compute_metrics(
+    bt: Backtest, folds: list[dict[str, Any]], assets: tuple[str, ...], annualization: float | str
+) -> dict[str, Any]:
+    """metrics.json: overall (portfolio), per fold (portfolio of the fold), per asset (the asset's rows)."""
+    rows, trades, pf = bt.rows, bt.trades, bt.portfolio
+    ic_date, ic = cross_sectional_ic(rows.date, rows.prediction, rows.target)
+    everything = portfolio_series(bt, slice(None))
+    a = periods_per_year(len(everything.r), everything.days, annualization)
+    overall = level(everything, a, rows.prediction, rows.target, ic_summary(ic), len(trades["fold"]))
+
+    ic_fold = fold_of(ic_date, bt.fold_starts)
+    fold_trades = np.bincount(trades["fold"], minlength=len(folds))
+    per_fold = []
+    for info in folds:
+        i = info["fold"]
+        mine = rows.fold == i
+        s = portfolio_series(bt, pf["fold"] == i)
+        cross = ic_summary(ic[ic_fold == i])
+        per_fold.append({**info, **level(s, a, rows.prediction[mine], rows.target[mine], cross, int(fold_trades[i]))})
+
+    symbol_trades = np.bincount(trades["symbol"], minlength=len(rows.symbols))
+    per_asset = {}
+    for name in assets:
+        code = rows.symbols.index(name)
+        mine = rows.symbol == code
+        s = asset_series(bt, np.flatnonzero(mine & bt.earned))  # rows are sorted by (symbol, date)
+        a_own = periods_per_year(len(s.r), s.days, annualization)
+        per_asset[name] = level(
+            s, a_own, rows.prediction[mine], rows.target[mine], NO_CROSS_SECTION, int(symbol_trades[code])
+        )
+    return {"overall": overall, "per_fold": per_fold, "per_asset": per_asset}
