@@ -132,7 +132,14 @@ def test_positions_and_trades(unified) -> None:
     assert set(predictions["position"].unique()) <= {-1, 0, 1}
     assert predictions["prediction"].notna().all()  # enough warm-up before start_date
     trades = conform("trades", result.tables["trades"]).to_pandas()
-    assert (trades["position_before"] != trades["position_after"]).all()
+    assert (trades["weight_traded"] > 0).all()  # a trade with before == after changed only the weight
+    assert result.metrics["overall"]["periods_per_year"] == pytest.approx(365.25)  # a crypto asset: every day
+    assert result.metrics["per_asset"]["SPY"]["periods_per_year"] < 262  # weekdays only
+    assert all(
+        f["periods_per_year"] == result.metrics["overall"]["periods_per_year"] for f in result.metrics["per_fold"]
+    )
+    assert all(result.metrics["per_asset"][s]["ic_mean"] is None for s in ASSETS)
+    assert result.metrics["overall"]["ic_mean"] is not None and result.metrics["overall"]["beta"] is not None
     assert result.metrics["overall"]["n_trades"] == len(trades)
     assert set(result.metrics["per_asset"]) == set(ASSETS)
     returns = conform("returns", result.tables["returns"]).to_pandas()
@@ -195,40 +202,120 @@ def test_missing_file_is_a_data_error(data_dir: Path) -> None:
         run(make_config(data_dir, assets=["SPY", "NOPE"]))
 
 
-def test_returns_match_an_independent_recomputation(data_dir: Path, unified) -> None:
-    result, _ = unified
-    cost = 5.0 / 10_000
+def _closes(data_dir: Path, symbol: str) -> tuple[dict[dt.date, float], dict[dt.date, dt.date]]:
+    frame = pd.read_csv(data_dir / f"{symbol}.csv")
+    frame.columns = [c.lower() for c in frame.columns]
+    days = [dt.date.fromisoformat(d) for d in frame["date"]]
+    return dict(zip(days, frame["close"], strict=True)), dict(zip(days[:-1], days[1:], strict=True))
+
+
+def recompute(data_dir: Path, predictions: pd.DataFrame, config: Config) -> dict[str, dict]:
+    """§4 again, row by row in plain Python from the CSVs and the predictions: positions, trades and returns."""
+    s, cost = config.strategy, config.strategy.cost_bps / 10_000
+    assets: dict[str, list[dict]] = {}
+    for symbol in config.assets:
+        close, following = _closes(data_dir, symbol)
+        part = predictions[predictions["symbol"] == symbol].sort_values("date")
+        rows = []
+        for fold, day, pred in zip(part["fold"], part["date"], part["prediction"], strict=True):
+            nxt = following.get(day)
+            move = None if nxt is None else close[nxt] / close[day] - 1
+            short = s.allow_short and pred < -s.short_threshold
+            signal = 0 if np.isnan(pred) else 1 if pred > s.long_threshold else -1 if short else 0
+            rows.append(
+                {
+                    "fold": fold,
+                    "day": day,
+                    "next": nxt,
+                    "move": move,
+                    "signal": signal,
+                    "ok": not np.isnan(pred) and nxt is not None,
+                }
+            )
+        assets[symbol] = rows
+
+    def weight(day: dt.date) -> float:
+        if s.weighting == "equal":
+            return 1 / len(config.assets)
+        latest = [[r for r in rows if r["day"] <= day][-1:] for rows in assets.values()]
+        return 1 / sum(1 for last in latest if last and last[0]["ok"])
+
+    out: dict[str, dict] = {"position": {}, "asset": {}, "portfolio": {}, "trades": {}}
+    for symbol, rows in assets.items():
+        segments = (
+            [[r for r in rows if r["fold"] == f] for f in sorted({r["fold"] for r in rows})]
+            if s.flat_between_folds
+            else [rows]
+        )
+        for seg in segments:
+            p_prev, q_prev = 0, 0.0
+            for i, r in enumerate(seg):
+                src = seg[i - s.lag] if i >= s.lag else None
+                p = src["signal"] if src is not None and r["move"] is not None else 0
+                q = weight(src["day"]) * p if p else 0.0
+                exit_p, exit_q = (abs(p), abs(q)) if i == len(seg) - 1 else (0, 0.0)
+                out["position"][(symbol, r["day"])] = p
+                if q != q_prev:
+                    out["trades"][(r["fold"], symbol, r["day"])] = (p_prev, p, abs(q - q_prev))
+                if exit_q:
+                    out["trades"][(r["fold"], symbol, r["next"])] = (p, 0, exit_q)
+                if r["next"] is not None:
+                    out["asset"][(symbol, r["next"])] = p * r["move"] - cost * (abs(p - p_prev) + exit_p)
+                    value = q * r["move"] - cost * (abs(q - q_prev) + exit_q)
+                    out["portfolio"][r["next"]] = out["portfolio"].get(r["next"], 0.0) + value
+                p_prev, q_prev = p, q
+    return out
+
+
+def keyed(frame: pd.DataFrame, keys: list[str], value: str) -> dict:
+    return dict(zip(frame[keys].itertuples(index=False, name=None), frame[value], strict=True))
+
+
+def check_against_recomputation(data_dir: Path, result, config: Config) -> None:
     predictions = conform("predictions", result.tables["predictions"]).to_pandas()
     returns = conform("returns", result.tables["returns"]).to_pandas()
-    expected_portfolio: dict[dt.date, float] = {}
-    for symbol in ASSETS:
-        frame = pd.read_csv(data_dir / f"{symbol}.csv")
-        frame.columns = [c.lower() for c in frame.columns]
-        close = dict(zip(frame["date"], frame["close"], strict=True))
-        days = sorted(close)
-        following = dict(zip(days[:-1], days[1:], strict=True))
-        rows = predictions[predictions["symbol"] == symbol]
-        got = returns[returns["series"] == symbol]
-        assert list(got["date"]) == list(rows["date"])
-        for fold, part in rows.groupby("fold"):
-            previous = 0
-            for i, (day, position) in enumerate(zip(part["date"], part["position"], strict=True)):
-                key = day.isoformat()
-                move = close[following[key]] / close[key] - 1
-                traded = abs(position - previous) + (abs(position) if i == len(part) - 1 else 0)
-                r = position * move - cost * traded
-                previous = position
-                value = got[(got["fold"] == fold) & (got["date"] == day)]["return"].item()
-                assert value == pytest.approx(r, rel=1e-12, abs=1e-15)
-                expected_portfolio[day] = expected_portfolio.get(day, 0.0) + r / len(ASSETS)
-    portfolio = returns[returns["series"] == "portfolio"]
-    assert list(portfolio["date"]) == sorted(expected_portfolio)
+    trades = conform("trades", result.tables["trades"]).to_pandas()
+    expected = recompute(data_dir, predictions, config)
+    got = keyed(predictions, ["symbol", "date"], "position")
+    assert got == expected["position"]
+    got_trades = {
+        (t.fold, t.symbol, t.date): (t.position_before, t.position_after, t.weight_traded) for t in trades.itertuples()
+    }
+    assert got_trades.keys() == expected["trades"].keys()
+    for key, (before, after, weight) in expected["trades"].items():
+        assert got_trades[key][:2] == (before, after) and got_trades[key][2] == pytest.approx(weight, rel=1e-12)
+    assets = returns[returns["series"] != "portfolio"]
+    got_assets = keyed(assets, ["series", "date"], "return")
+    assert got_assets.keys() == expected["asset"].keys()
     np.testing.assert_allclose(
-        portfolio["return"],
-        [expected_portfolio[d] for d in portfolio["date"]],
-        rtol=1e-12,
-        atol=1e-15,
+        [got_assets[k] for k in expected["asset"]], list(expected["asset"].values()), rtol=1e-12, atol=1e-15
     )
+    portfolio = returns[returns["series"] == "portfolio"]
+    assert list(portfolio["date"]) == sorted(expected["portfolio"])
+    np.testing.assert_allclose(
+        portfolio["return"], [expected["portfolio"][d] for d in portfolio["date"]], rtol=1e-12, atol=1e-15
+    )
+    edges = [dt.date.fromisoformat(f["test_start"]) for f in result.folds[1:]]
+    assert list(returns["fold"]) == [sum(d >= e for e in edges) for d in returns["date"]]  # the fold of the date earned
+
+
+def test_returns_match_an_independent_recomputation(data_dir: Path, unified) -> None:
+    result, _ = unified
+    check_against_recomputation(data_dir, result, make_config(data_dir))
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        {"lag": 1, "flat_between_folds": True},
+        {"lag": 2, "weighting": "equal", "long_threshold": 0.002, "allow_short": False},
+    ],
+)
+def test_lag_weighting_and_flat_folds_match_an_independent_recomputation(data_dir: Path, strategy: dict) -> None:
+    config = make_config(
+        data_dir, strategy={"cost_bps": 7.0, **strategy}, model={"kind": "lightgbm", "params": {"n_estimators": 5}}
+    )
+    check_against_recomputation(data_dir, run(config), config)
 
 
 # --- folds (methodology §1) and training rows (§3) --------------------------------------------
@@ -340,20 +427,46 @@ def test_training_rows_are_ordered_by_date_then_symbol() -> None:
     assert list(stacked["date"].dt.day) == [1, 1, 1, 2, 2, 2]
 
 
-def test_an_asset_without_history_gets_no_predictions_or_fails_per_asset(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def late_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("late")
     for seed, symbol in enumerate(("SPY", "LATE")):
-        write_random_walk(tmp_path / f"{symbol}.csv", symbol, seed + 10)
-    late = pd.read_csv(tmp_path / "LATE.csv")
-    late[late["date"] >= "2020-09-01"].to_csv(tmp_path / "LATE.csv", index=False)
+        write_random_walk(folder / f"{symbol}.csv", symbol, seed + 10)
+    late = pd.read_csv(folder / "LATE.csv")
+    late[late["date"] >= "2020-09-01"].to_csv(folder / "LATE.csv", index=False)
+    return folder
 
-    result = run(make_config(tmp_path, assets=["SPY", "LATE"]))  # unified: SPY trains fold 0
+
+def test_an_asset_without_history_gets_no_predictions_in_a_unified_model(late_dir: Path) -> None:
+    result = run(make_config(late_dir, assets=["SPY", "LATE"]))  # unified: SPY trains fold 0
     predictions = conform("predictions", result.tables["predictions"]).to_pandas()
     rows = predictions[predictions["symbol"] == "LATE"]
     warm_up = rows["date"] < dt.date(2020, 11, 1)  # fewer than 50 rows: sma_ratio_50 is missing
     assert rows.loc[warm_up, "prediction"].isna().all()
     assert (rows.loc[warm_up, "position"] == 0).all()
     assert rows.loc[~warm_up, "prediction"].notna().any()
+    # "available" weights: SPY holds the whole book until LATE has predictions
+    trades = conform("trades", result.tables["trades"]).to_pandas()
+    first = trades[trades["symbol"] == "SPY"].iloc[0]
+    assert first["weight_traded"] == 1.0
 
-    model = {"kind": "lightgbm", "scope": "per_asset", "params": {"n_estimators": 5}}
-    with pytest.raises(DataError, match=r"fold 0 .*assets LATE\) has no complete training rows"):
-        run(make_config(tmp_path, assets=["SPY", "LATE"], model=model))
+
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_an_asset_without_training_rows_gets_no_model_per_asset(late_dir: Path, warm_start: bool) -> None:
+    # LATE is listed on 2020-09-01: no complete training row before fold 0 (2020-07-01) nor fold 1 (its features
+    # need 60 rows); per asset it gets no model there, no predictions and no importance, and the run goes on
+    model = {"kind": "lightgbm", "scope": "per_asset", "warm_start": warm_start, "params": {"n_estimators": 5}}
+    result = run(make_config(late_dir, assets=["SPY", "LATE"], model=model))
+    importance = conform("feature_importance", result.tables["feature_importance"]).to_pandas()
+    predictions = conform("predictions", result.tables["predictions"]).to_pandas()
+    modelled = set(importance.loc[importance["symbol"] == "LATE", "fold"])
+    assert 0 not in modelled and 1 not in modelled and modelled
+    assert set(importance.loc[importance["symbol"] == "SPY", "fold"]) == {0, 1, 2, 3}
+    late = predictions[predictions["symbol"] == "LATE"]
+    assert late.loc[~late["fold"].isin(modelled), "prediction"].isna().all()
+    assert late.loc[late["fold"].isin(modelled), "prediction"].notna().any()
+
+
+def test_a_unified_model_without_training_rows_fails_naming_the_fold(late_dir: Path) -> None:
+    with pytest.raises(DataError, match=r"fold 0 \(train .*assets LATE\) has no complete training rows"):
+        run(make_config(late_dir, assets=["LATE"]))

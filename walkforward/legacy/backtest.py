@@ -1,143 +1,118 @@
-"""Positions, returns and trades of one fold, and equity over the run (methodology §4).
+"""The book over the whole run: signals, positions, weights and trades (methodology §4.1-§4.4).
 
-A fold's *series* frame has one row per (series, date): `series` is "portfolio" or a symbol, with
-`return`, `exposure` (gross exposure: weighted for the portfolio, `|position|` for an asset) and
-`traded` (traded weight: weighted for the portfolio, `traded + exit` for an asset).
+`book` takes every traded asset's test rows of the whole run (`fold, date, prediction, target, next_ret,
+next_date`, in date order) and returns one frame with a row per test row, sorted by (symbol, date):
+
+- `signal` s_t, `weight` w_t (before the lag), `position` p_t and `weighted` q_t (after it);
+- `position_before` p_prev(t) and `weighted_before` q_prev(t) within the segment (0 before its first row);
+- `last`: the segment's last row; `exit` |p_l| and `weighted_exit` |q_l| there (0 elsewhere);
+- `traded` |p_t - p_prev(t)| and `weighted_traded` |q_t - q_prev(t)|.
+
+A segment is the asset's test rows of the whole run, or of one fold with `strategy.flat_between_folds`.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from walkforward.config import Config, Strategy
 
-PORTFOLIO = "portfolio"
-SERIES_COLUMNS = ["fold", "date", "series", "return", "exposure", "traded"]
-TRADE_COLUMNS = [
-    "fold",
-    "symbol",
-    "date",
-    "position_before",
-    "position_after",
-    "weight_traded",
-    "cost",
-]
+TRADE_COLUMNS = ["fold", "symbol", "date", "position_before", "position_after", "weight_traded", "cost"]
 
 
-@dataclass
-class FoldBacktest:
-    positions: pd.DataFrame  # fold, symbol, date, position: one row per test row
-    series: pd.DataFrame  # SERIES_COLUMNS
-    trades: pd.DataFrame  # TRADE_COLUMNS
-
-
-def positions(prediction: pd.Series, next_ret: pd.Series, strategy: Strategy) -> pd.Series:
-    """+1 above `long_threshold`, -1 below `-short_threshold` when shorting, else 0 (int).
-
-    0 where there is no prediction or no next return.
-    """
-    tradable = prediction.notna() & next_ret.notna()
-    long = tradable & (prediction > strategy.long_threshold)
-    short = tradable & ~long & strategy.allow_short & (prediction < -strategy.short_threshold)
+def signals(prediction: pd.Series, strategy: Strategy) -> pd.Series:
+    """s_t: +1 above `long_threshold`, -1 below `-short_threshold` when shorting, else 0; 0 without a prediction."""
+    known = prediction.notna()
+    long = known & (prediction > strategy.long_threshold)
+    short = known & ~long & strategy.allow_short & (prediction < -strategy.short_threshold)
     return pd.Series(np.select([long, short], [1, -1], 0), index=prediction.index, dtype="int64")
 
 
-def backtest_asset(test: pd.DataFrame, strategy: Strategy) -> pd.DataFrame:
-    """One asset's test rows (`date, prediction, next_ret`, in date order) -> `date, position,
-    position_before, traded, exit, return`."""
-    cost = strategy.cost_bps / 10_000
-    position = positions(test["prediction"], test["next_ret"], strategy)
-    before = position.shift(1, fill_value=0)
-    traded = (position - before).abs()
-    exit_ = pd.Series(0, index=position.index, dtype="int64")
-    if len(position):
-        exit_.iloc[-1] = abs(int(position.iloc[-1]))
-    gross = position * test["next_ret"].fillna(0.0)
-    return pd.DataFrame(
-        {
-            "date": test["date"],
-            "position": position,
-            "position_before": before,
-            "traded": traded,
-            "exit": exit_,
-            "return": gross - cost * (traded + exit_),
-        }
-    )
+def available_count(tests: dict[str, pd.DataFrame]) -> pd.Series:
+    """N_d on every test date d of any asset: the traded assets whose latest test row at or before d has a
+    prediction and a next return (an asset is not available before its first test row)."""
+    columns = {
+        symbol: pd.Series(
+            (rows["prediction"].notna() & rows["next_ret"].notna()).astype("float64").to_numpy(),
+            index=pd.DatetimeIndex(rows["date"]),
+        )
+        for symbol, rows in tests.items()
+    }
+    table = pd.DataFrame(columns).sort_index()  # outer join on dates: NaN where an asset has no row
+    return table.ffill().fillna(0.0).sum(axis=1)
 
 
-def asset_trades(symbol: str, rows: pd.DataFrame, next_date: pd.Series, weight: float, cost: float) -> pd.DataFrame:
-    """Trade rows of one asset in one fold: every position change, then the closing exit."""
-    changed = rows[rows["traded"] > 0]
-    trades = pd.DataFrame(
+def weights(rows: pd.DataFrame, counts: pd.Series, config: Config) -> pd.Series:
+    """w_t of each row (`date`): 1 / N_t ("available"; 0 where no asset is available, a row that then holds no
+    position) or 1 / len(assets) ("equal")."""
+    if config.strategy.weighting == "equal":
+        return pd.Series(1 / len(config.assets), index=rows.index)
+    n = counts.reindex(pd.DatetimeIndex(rows["date"])).to_numpy()
+    safe = np.where(n > 0, n, 1.0)
+    return pd.Series(np.where(n > 0, 1 / safe, 0.0), index=rows.index)
+
+
+def _stack(tests: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    parts = [rows.assign(symbol=symbol) for symbol, rows in tests.items()]
+    stacked = pd.concat(parts, ignore_index=True)
+    return stacked.sort_values(["symbol", "date"], kind="stable", ignore_index=True)
+
+
+def book(tests: dict[str, pd.DataFrame], config: Config) -> pd.DataFrame:
+    """Positions, weighted positions, trades and exits of every test row (see the module docstring)."""
+    strategy = config.strategy
+    rows = _stack(tests)
+    rows["signal"] = signals(rows["prediction"], strategy)
+    rows["weight"] = weights(rows, available_count(tests), config)
+    segment = [rows["symbol"], rows["fold"]] if strategy.flat_between_folds else [rows["symbol"]]
+
+    lag = strategy.lag
+    held = rows["next_ret"].notna()
+    lagged_signal = rows["signal"].groupby(segment).shift(lag, fill_value=0) if lag else rows["signal"]
+    lagged_weight = rows["weight"].groupby(segment).shift(lag, fill_value=0.0) if lag else rows["weight"]
+    position = lagged_signal.where(held, 0).astype("int64")  # p_t = s_{t-L}; 0 without a next return
+    weighted = (lagged_weight * position).where(position != 0, 0.0)  # q_t = w_{t-L} * p_t
+    rows["position"] = position
+    rows["weighted"] = weighted
+
+    rows["position_before"] = position.groupby(segment).shift(1, fill_value=0).astype("int64")
+    rows["weighted_before"] = weighted.groupby(segment).shift(1, fill_value=0.0)
+    rows["last"] = rows.groupby(segment).cumcount(ascending=False) == 0
+    rows["exit"] = position.abs().where(rows["last"], 0)
+    rows["weighted_exit"] = weighted.abs().where(rows["last"], 0.0)
+    rows["traded"] = (position - rows["position_before"]).abs()
+    rows["weighted_traded"] = (weighted - rows["weighted_before"]).abs()
+    return rows
+
+
+def trades(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """One row per trade: every change of the weighted position at its close (fold of the row), then each
+    segment's exit after its last row at the next close (fold of that last row)."""
+    cost = config.strategy.cost_bps / 10_000
+    changed = rows[rows["weighted"] != rows["weighted_before"]]
+    changes = pd.DataFrame(
         {
-            "symbol": symbol,
+            "fold": changed["fold"],
+            "symbol": changed["symbol"],
             "date": changed["date"],
             "position_before": changed["position_before"],
             "position_after": changed["position"],
+            "weight_traded": changed["weighted_traded"],
         }
     )
-    if len(rows) and rows["position"].iloc[-1] != 0:
-        last = pd.DataFrame(
-            {
-                "symbol": [symbol],
-                "date": [next_date.iloc[-1]],
-                "position_before": [int(rows["position"].iloc[-1])],
-                "position_after": [0],
-            }
-        )
-        trades = pd.concat([trades, last], ignore_index=True)
-    change = (trades["position_after"] - trades["position_before"]).abs()
-    trades["weight_traded"] = weight * change.astype("float64")
-    trades["cost"] = cost * trades["weight_traded"]
-    return trades
-
-
-def backtest_fold(fold: int, tests: dict[str, pd.DataFrame], config: Config) -> FoldBacktest:
-    """Backtest fold `fold`; `tests[symbol]` holds that asset's test rows in date order with
-    `date, prediction, next_ret, next_date`."""
-    strategy = config.strategy
-    cost = strategy.cost_bps / 10_000
-    weight = 1 / len(config.assets)
-    asset_rows, trade_rows = [], []
-    for symbol, test in tests.items():
-        rows = backtest_asset(test, strategy)
-        asset_rows.append(rows.assign(symbol=symbol))
-        trade_rows.append(asset_trades(symbol, rows, test["next_date"], weight, cost))
-    assets = pd.concat(asset_rows, ignore_index=True)
-    trades = pd.concat(trade_rows, ignore_index=True).assign(fold=fold)
-
-    per_asset = pd.DataFrame(
+    closing = rows[rows["last"] & (rows["weighted"] != 0)]
+    exits = pd.DataFrame(
         {
-            "fold": fold,
-            "date": assets["date"],
-            "series": assets["symbol"],
-            "return": assets["return"],
-            "exposure": assets["position"].abs().astype("float64"),
-            "traded": (assets["traded"] + assets["exit"]).astype("float64"),
+            "fold": closing["fold"],
+            "symbol": closing["symbol"],
+            "date": closing["next_date"],
+            "position_before": closing["position"],
+            "position_after": 0,
+            "weight_traded": closing["weighted_exit"],
         }
     )
-    weighted = per_asset[["date", "return", "exposure", "traded"]].assign(
-        **{c: per_asset[c] * weight for c in ("return", "exposure", "traded")}
-    )
-    portfolio = (
-        weighted.groupby("date", sort=True)[["return", "exposure", "traded"]]
-        .sum()
-        .reset_index()
-        .assign(fold=fold, series=PORTFOLIO)
-    )
-    series = pd.concat([portfolio[SERIES_COLUMNS], per_asset[SERIES_COLUMNS]], ignore_index=True)
-    return FoldBacktest(
-        positions=assets[["date", "symbol", "position"]].assign(fold=fold),
-        series=series,
-        trades=trades[TRADE_COLUMNS],
-    )
-
-
-def with_equity(series: pd.DataFrame) -> pd.DataFrame:
-    """Add `equity`: the running product of `1 + return` of each series over the whole run."""
-    ordered = series.sort_values(["series", "fold", "date"], kind="stable")
-    equity = (1 + ordered["return"]).groupby(ordered["series"]).cumprod()
-    return ordered.assign(equity=equity).sort_values(["fold", "date", "series"], kind="stable")
+    out = pd.concat([changes, exits], ignore_index=True)
+    out["cost"] = cost * out["weight_traded"]
+    out = out.astype({"fold": "int64", "position_before": "int64", "position_after": "int64"})
+    return out.sort_values(["fold", "date", "symbol"], kind="stable", ignore_index=True)[TRADE_COLUMNS]

@@ -2,13 +2,13 @@
 
 It keeps the shape of the original tool on purpose: for each fold and each asset it re-reads and
 validates the asset's CSV (and the benchmark's, for `corr_n`), computes the features over the
-asset's full history, takes the fold's rows, then fits, predicts and backtests, one thing at a time.
+asset's full history, takes the fold's rows, then fits and predicts, one thing at a time. The
+backtest runs once over the whole run's predictions: positions carry across folds (methodology §4).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,11 +17,12 @@ import pyarrow as pa
 from walkforward.config import UNIFIED_SYMBOL, Config, seed_for
 from walkforward.errors import DataError
 from walkforward.legacy import models
-from walkforward.legacy.backtest import PORTFOLIO, backtest_fold, with_equity
+from walkforward.legacy.backtest import book, trades
 from walkforward.legacy.features import compute_features
 from walkforward.legacy.folds import Fold, make_folds
 from walkforward.legacy.io import csv_path, read_csv, validate
-from walkforward.legacy.metrics import metrics
+from walkforward.legacy.levels import summarize
+from walkforward.legacy.returns import benchmark_returns, series
 from walkforward.outputs import EngineResult
 from walkforward.timing import Timer
 
@@ -81,6 +82,10 @@ def stack_by_date(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return stacked.sort_values(["date", "symbol"], kind="stable", ignore_index=True)
 
 
+def _importance(fold: Fold, chain: str, model: models.Model, names: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"fold": fold.index, "symbol": chain, "feature": names, "importance": models.importance(model)})
+
+
 def _fit_predict(
     fold: Fold,
     trains: dict[str, pd.DataFrame],
@@ -89,18 +94,23 @@ def _fit_predict(
     config: Config,
     clock: Timer,
 ) -> tuple[dict[str, pd.DataFrame], list[pd.DataFrame]]:
-    """Fit the fold's model(s) and add a `prediction` column to every asset's test rows."""
+    """Fit the fold's model(s) and add `fold` and `prediction` columns to every asset's test rows.
+
+    Per-asset scope: an asset without training rows gets no model in this fold (no predictions, no importance; its
+    warm-start chain keeps its previous model). Unified scope: no training row at all is an error."""
     names = list(config.feature_names)
     if config.model.scope == "unified":
         groups = {UNIFIED_SYMBOL: list(config.assets)}
     else:
         groups = {symbol: [symbol] for symbol in config.assets}
 
-    predicted = {symbol: tests[symbol].assign(prediction=np.nan) for symbol in config.assets}
+    predicted = {symbol: tests[symbol].assign(fold=fold.index, prediction=np.nan) for symbol in config.assets}
     importances = []
     for chain, symbols in groups.items():
         with clock("fit"):
             train = stack_by_date({s: trains[s] for s in symbols})
+            if train.empty and config.model.scope != "unified":
+                continue
             if train.empty:
                 info = fold.info()
                 raise DataError(
@@ -114,16 +124,7 @@ def _fit_predict(
             seed = seed_for(config.seed, fold.index, chain)
             model = models.fit(config, X, y, seed=seed, previous=previous)
             chains[chain] = model
-            importances.append(
-                pd.DataFrame(
-                    {
-                        "fold": fold.index,
-                        "symbol": chain,
-                        "feature": names,
-                        "importance": models.importance(model),
-                    }
-                )
-            )
+            importances.append(_importance(fold, chain, model, names))
         with clock("predict"):
             for symbol in symbols:
                 test = predicted[symbol]
@@ -153,36 +154,32 @@ def _features_table(config: Config, clock: Timer) -> pa.Table:
     return _arrow(_with_dates(table[["symbol", "date", *config.feature_names, "target"]], "date"))
 
 
-def _metrics(
-    config: Config,
-    folds: list[Fold],
-    series: pd.DataFrame,
-    predictions: pd.DataFrame,
-    trades: pd.DataFrame,
-) -> dict[str, Any]:
-    """Overall, per-fold and per-asset metrics (series rows already in (fold, date) order)."""
-    a = config.annualization
-    portfolio = series[series["series"] == PORTFOLIO]
-    per_fold = []
-    for fold in folds:
-        values = metrics(
-            portfolio[portfolio["fold"] == fold.index],
-            predictions[predictions["fold"] == fold.index],
-            int((trades["fold"] == fold.index).sum()),
-            a,
-        )
-        per_fold.append({**fold.info(), **values})
-    per_asset = {
-        symbol: metrics(
-            series[series["series"] == symbol],
-            predictions[predictions["symbol"] == symbol],
-            int((trades["symbol"] == symbol).sum()),
-            a,
-        )
-        for symbol in config.assets
-    }
-    overall = metrics(portfolio, predictions, len(trades), a)
-    return {"overall": overall, "per_fold": per_fold, "per_asset": per_asset}
+def _predict_folds(
+    config: Config, folds: list[Fold], clock: Timer, progress: Progress | None
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Every asset's test rows of the whole run with `fold` and `prediction`, and the feature importance."""
+    chains: dict[str, models.Model] = {}
+    predicted: dict[str, list[pd.DataFrame]] = {symbol: [] for symbol in config.assets}
+    importances: list[pd.DataFrame] = []
+    for done, fold in enumerate(folds, start=1):
+        trains, tests = {}, {}
+        for symbol in config.assets:
+            features = _asset_features(config, symbol, clock)
+            with clock("features"):
+                trains[symbol], tests[symbol] = split_fold(features, fold, config)
+
+        fold_predicted, fold_importances = _fit_predict(fold, trains, tests, chains, config, clock)
+        importances.extend(fold_importances)
+        for symbol, rows in fold_predicted.items():
+            predicted[symbol].append(rows)
+        if progress is not None:
+            progress(done, len(folds))
+    tests = {symbol: pd.concat(parts, ignore_index=True) for symbol, parts in predicted.items()}
+    if not importances:  # per-asset scope where no asset ever had a training row
+        empty = {"fold": "int64", "symbol": "object", "feature": "object", "importance": "float64"}
+        importances = [pd.DataFrame({c: pd.Series(dtype=t) for c, t in empty.items()})]
+    importance = pd.concat(importances, ignore_index=True)
+    return tests, importance
 
 
 def run(config: Config, *, progress: Progress | None = None, save_features: bool = False) -> EngineResult:
@@ -192,46 +189,25 @@ def run(config: Config, *, progress: Progress | None = None, save_features: bool
     with clock("validate"):
         folds = make_folds(bench["date"], config)
 
-    chains: dict[str, models.Model] = {}
-    predictions, series, trades, importances = [], [], [], []
-    for done, fold in enumerate(folds, start=1):
-        trains, tests = {}, {}
-        for symbol in config.assets:
-            features = _asset_features(config, symbol, clock)
-            with clock("features"):
-                trains[symbol], tests[symbol] = split_fold(features, fold, config)
-
-        predicted, fold_importances = _fit_predict(fold, trains, tests, chains, config, clock)
-        importances.extend(fold_importances)
-
-        with clock("backtest"):
-            result = backtest_fold(fold.index, predicted, config)
-            rows = stack_by_date(predicted)[["symbol", "date", "prediction", "target"]]
-            rows = rows.merge(result.positions, on=["symbol", "date"], how="left", validate="1:1")
-            predictions.append(rows)
-            series.append(result.series)
-            trades.append(result.trades)
-        if progress is not None:
-            progress(done, len(folds))
+    tests, importance = _predict_folds(config, folds, clock, progress)
 
     with clock("backtest"):
-        all_series = with_equity(pd.concat(series, ignore_index=True))
-        all_predictions = pd.concat(predictions, ignore_index=True)
-        all_trades = pd.concat(trades, ignore_index=True)
+        rows = book(tests, config)
+        all_trades = trades(rows, config)
+        all_series = series(rows, [fold.test_lo for fold in folds], config)
+        benchmark = benchmark_returns(bench, folds[0].test_lo, folds[-1].test_hi)
+        predictions = rows.sort_values(["fold", "date", "symbol"], kind="stable", ignore_index=True)
     with clock("metrics"):
-        summary = _metrics(config, folds, all_series, all_predictions, all_trades)
+        summary = summarize(config, folds, all_series, predictions, all_trades, benchmark)
 
     returns = all_series.rename(columns={"exposure": "position"})
     tables = {
         "predictions": _arrow(
-            _with_dates(
-                all_predictions[["fold", "symbol", "date", "prediction", "target", "position"]],
-                "date",
-            )
+            _with_dates(predictions[["fold", "symbol", "date", "prediction", "target", "position"]], "date")
         ),
         "trades": _arrow(_with_dates(all_trades, "date")),
         "returns": _arrow(_with_dates(returns[["fold", "date", "series", "position", "return", "equity"]], "date")),
-        "feature_importance": _arrow(pd.concat(importances, ignore_index=True)),
+        "feature_importance": _arrow(importance),
     }
     feature_table = _features_table(config, clock) if save_features else None
     return EngineResult(
