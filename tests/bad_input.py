@@ -149,6 +149,7 @@ def both(*edits: Edit) -> Edit:
 NOT_A_NUMBER = "is not a number; fix it or remove the row$"
 MISSING = "value; fill it in or remove the row$"
 NOT_A_DATE = "is not a YYYY-MM-DD date; fix it or remove the row$"
+INTRADAY = "has a time of day; intraday bars are not supported: give one row per day, dated YYYY-MM-DD or at midnight$"
 CSV_FIX = "; the CSV needs date,open,high,low,close,volume$"
 
 # (edit of AAA.csv's lines, or None for binary junk; the one line expected). Methodology §7: every cell holds a value;
@@ -196,11 +197,11 @@ DATA_ERRORS: dict[str, tuple[Edit | None, str]] = {
     "unparsable-date": (set_cell("date", "2016-13-45"), rf"AAA\.csv line 11: date '2016-13-45' {NOT_A_DATE}"),
     "us-date": (set_cell("date", "01/19/2016"), rf"AAA\.csv line 11: date '01/19/2016' {NOT_A_DATE}"),
     "no-such-day": (set_cell("date", "2016-02-30"), rf"AAA\.csv line 11: date '2016-02-30' {NOT_A_DATE}"),
-    "timestamp-with-offset": (
-        set_cell("date", "2016-01-19 00:00:00-05:00"),
-        rf"AAA\.csv line 11: date '2016-01-19 00:00:00-05:00' {NOT_A_DATE}",
+    "intraday-with-offset": (
+        set_cell("date", "2016-01-19 15:30:00-05:00"),
+        rf"AAA\.csv line 11: date '2016-01-19 15:30:00-05:00' {INTRADAY}",
     ),
-    "iso-timestamp": (set_cell("date", "2016-01-19T00:00:00"), rf"line 11: date '2016-01-19T00:00:00' {NOT_A_DATE}"),
+    "intraday-iso": (set_cell("date", "2016-01-19T09:30:00"), rf"line 11: date '2016-01-19T09:30:00' {INTRADAY}"),
     # prices and volume are finite numbers
     "unparsable-number": (set_cell("close", "12.5.1"), rf"AAA\.csv line 11: close '12\.5\.1' {NOT_A_NUMBER}"),
     "inf-high": (set_cell("high", "inf"), rf"AAA\.csv line 11: high 'inf' {NOT_A_NUMBER}"),

@@ -137,9 +137,13 @@ def test_both_engines_give_the_same_warnings(tmp_path, data, tiny):
     assert warned["legacy"] == warned["polars"]
 
 
-@pytest.mark.parametrize("date", ["2016-1-15", "+2016-01-15", "2016- 1-15"])
+@pytest.mark.parametrize(
+    "date",
+    ["2016-1-15", "+2016-01-15", "2016- 1-15", "2016-01-15 00:00:00-05:00", "2016-01-15T00:00:00", "2016-01-15 00:00"],
+)
 def test_both_engines_take_the_same_date_forms(tmp_path, data, tiny, date):
-    """What strptime's %Y-%m-%d takes besides 2016-01-15 (the row's date) is the same date for both engines."""
+    """What strptime's %Y-%m-%d takes besides 2016-01-15 (the row's date), and a midnight time with or without a UTC
+    offset (as yfinance writes dates), is the same date for both engines."""
     path = data / "AAA.csv"
     assert date_of(ROW)(lines(path)) == "2016-01-15"
     write_lines(path, set_cell("date", date)(lines(path)))

@@ -34,6 +34,15 @@ NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _BLANKS = f"[{re.escape(WHITESPACE)}]*"
 DATE = re.compile(rf"{_BLANKS}([+-][0-9]+|[0-9]{{1,4}})-{_BLANKS}([0-9]{{1,2}})-{_BLANKS}([0-9]{{1,2}})")
 YEARS = (-262143, 262142)  # the calendar's range
+# a YYYY-MM-DD date, then a time of day and an optional UTC offset: group 0 the date, group 1 the time
+CLOCKED = (
+    r"\A([0-9]{4}-[0-9]{2}-[0-9]{2})[ T]([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)"
+    r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?\Z"
+)
+INTRADAY = (
+    "date {date_raw!r} has a time of day; intraday bars are not supported: give one row per day, "
+    "dated YYYY-MM-DD or at midnight"
+)
 
 
 def columns_of(price_column: str) -> tuple[str, ...]:
@@ -43,10 +52,22 @@ def columns_of(price_column: str) -> tuple[str, ...]:
     return (*COLUMNS, "adj_close") if price_column == "adj_close" else COLUMNS
 
 
-def _dates(text: pd.Series) -> np.ndarray:
-    """`text` as datetime64[D]; NaT where it is missing or not a calendar date written YYYY-MM-DD."""
+def _dates(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """`text` as datetime64[D] (NaT where it is missing or not a calendar date written YYYY-MM-DD), and where the
+    cell carries a time of day. A time and a UTC offset after a YYYY-MM-DD date, as yfinance writes them
+    (`2020-01-02 00:00:00-05:00`), leave the date as written (the local date); a time other than midnight is marked."""
     year, month, day = (np.full(len(text), np.nan) for _ in range(3))
-    plain = text.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False).to_numpy(dtype=bool)
+    intraday = np.zeros(len(text), dtype=bool)
+    plain = np.array(text.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False), dtype=bool)  # writable
+    clocked = ~plain & text.notna().to_numpy()
+    if clocked.any():  # a date with a time of day (and an offset): the date is its first ten characters
+        parts = text[clocked].str.extract(CLOCKED)
+        found = parts[0].notna().to_numpy()
+        where = np.flatnonzero(clocked)[found]
+        text = text.copy()
+        text.iloc[where] = parts[0][found].to_numpy()
+        intraday[where] = parts[1][found].str.contains("[1-9]").to_numpy(dtype=bool)
+        plain[where] = True
     if plain.any():  # the usual form, read as digits
         digits = np.frombuffer(text[plain].to_numpy().astype("S10").tobytes(), dtype=np.uint8).reshape(-1, 10) - 48
         year[plain] = digits[:, :4] @ np.array([1000, 100, 10, 1])
@@ -61,7 +82,7 @@ def _dates(text: pd.Series) -> np.ndarray:
     first = (y - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (m - 1)
     days = first.astype("datetime64[D]") + (d - 1)
     ok &= days.astype("datetime64[M]") == first  # 2019-02-29 would fall in March
-    return np.where(ok, days, np.datetime64("NaT", "D"))
+    return np.where(ok, days, np.datetime64("NaT", "D")), intraday
 
 
 def _numbers(text: pd.Series) -> np.ndarray:
@@ -73,7 +94,9 @@ def _numbers(text: pd.Series) -> np.ndarray:
     return values
 
 
-def _check_rows(text: dict[str, pd.Series], values: dict[str, np.ndarray], path: Path, lines: np.ndarray) -> None:
+def _check_rows(
+    text: dict[str, pd.Series], values: dict[str, np.ndarray], intraday: np.ndarray, path: Path, lines: np.ndarray
+) -> None:
     """§7 row by row: a value in every cell, dates and numbers that read, prices > 0, volume >= 0, low <= open,
     close <= high. Each check runs over the whole file; the first check that fails names its first row (and how many
     more fail it). A message is a template over the row: `{close}` is its value, `{close_raw}` its text (`text` lacks
@@ -87,6 +110,7 @@ def _check_rows(text: dict[str, pd.Series], values: dict[str, np.ndarray], path:
         for c in values
     ]
     checks.append((np.isnat(values["date"]), "date {date_raw!r} is not a YYYY-MM-DD date; fix it or remove the row"))
+    checks.append((intraday, INTRADAY))
     checks += [(np.isnan(values[c]), f"{c} {{{c}_raw!r}} is not a number; fix it or remove the row") for c in nums]
     v = {c: values[c] for c in nums}
     checks += [(v[c] <= 0, f"{c} is {{{c}}}; prices must be > 0, fix the row") for c in nums if c != "volume"]
@@ -168,13 +192,14 @@ def validate(
     if not kept.any():
         raise DataError(f"{path}: has a header but no rows; add one row per trading day")
     text = {c: cells[j * n : (j + 1) * n][kept].reset_index(drop=True) for j, c in enumerate(as_text)}
-    values = {"date": _dates(text["date"])}
+    days, intraday = _dates(text["date"])
+    values = {"date": days}
     if len(as_text) > 1:  # prices and volume as text: parsed together
         values |= zip(as_text[1:], _numbers(cells[n:]).reshape(len(as_text) - 1, n)[:, kept], strict=True)
     values |= {c: raw[c].to_numpy()[kept] for c in columns if c not in as_text}
     values = {c: values[c] for c in columns}  # the order of the checks
     lines = raw["line"].to_numpy()[kept]
-    _check_rows(text, values, path, lines)
+    _check_rows(text, values, intraday, path, lines)
     days = values["date"]
     _check_unique(days, path, lines)
 
