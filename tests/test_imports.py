@@ -75,7 +75,13 @@ def test_importing_the_cli_loads_no_model_library_and_no_pandas():
 def test_the_legacy_engine_imports_nothing_of_the_polars_path():
     """The oracle shares no code with what it checks (STYLE.md): walkforward/legacy/ imports, of walkforward, only
     itself, the config, the errors and the output schema, and never Polars (its own reading of methodology §7 too)."""
-    allowed = ("walkforward.legacy", "walkforward.config", "walkforward.errors", "walkforward.outputs", "walkforward.timing")
+    allowed = (
+        "walkforward.legacy",
+        "walkforward.config",
+        "walkforward.errors",
+        "walkforward.outputs",
+        "walkforward.timing",
+    )
     for path in sorted((ROOT / "walkforward" / "legacy").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
