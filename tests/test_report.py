@@ -197,14 +197,14 @@ def test_drawdown_bottoms_at_the_max_drawdown_metric(run_dir, metrics):
     assert port["drawdown"].max() <= 0.0
 
 
-def test_buy_and_hold_earns_the_benchmark_from_first_close_to_the_close_after_the_last_date(data_dir):
+def test_buy_and_hold_earns_the_benchmark_dated_when_earned_from_the_close_before_the_first_date(data_dir):
     closes = pl.read_parquet(data_dir / ".wf" / "prices.parquet").filter(pl.col("symbol") == "SPY")
-    first, last = dt.date(2019, 1, 1), dt.date(2019, 6, 30)
+    first, last = dt.date(2019, 1, 2), dt.date(2019, 6, 30)  # the strategy's first and last return dates
     bh = report_series.buy_and_hold(closes.select("date", "close"), first, last)
-    window = closes.filter(pl.col("date") >= first)
-    entry = window["close"][0]
-    exit_ = window.filter(pl.col("date") > last)["close"][0]  # the backtest's next close after the last test date
+    entry = closes.filter(pl.col("date") < first)["close"][-1]  # 2018-12-31: the return dated 2019-01-02 starts here
+    exit_ = closes.filter(pl.col("date") <= last)["close"][-1]  # the last return is earned at the last close
     assert bh["date"].min() >= first and bh["date"].max() <= last
+    assert bh["equity"][0] == pytest.approx(closes.filter(pl.col("date") == bh["date"][0])["close"][0] / entry)
     assert bh["equity"][-1] == pytest.approx(exit_ / entry, rel=RTOL)
 
 

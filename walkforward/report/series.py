@@ -32,14 +32,16 @@ def portfolio(returns: pl.DataFrame) -> pl.DataFrame:
 
 
 def buy_and_hold(closes: pl.DataFrame, first: dt.date, last: dt.date) -> pl.DataFrame:
-    """`date, equity` of holding the benchmark over its sessions in `[first, last]`, on the backtest's timing.
+    """`date, equity` of holding the benchmark over its sessions in `[first, last]` (the strategy's first and last
+    return dates), dated as the backtest dates returns: when earned.
 
-    Each session `s` earns `close_next / close_s - 1` (the next session's close; 0 after the last close in the
-    data), and equity is the running product of `1 + return` from 1, as the strategy's equity is.
+    Session `s` earns `close_s / close_prev - 1` from the previous session's close (0 for the first close in the
+    data), and equity is the running product of `1 + return` from 1, as the strategy's equity is: it starts from the
+    last close before `first`.
     """
     return (
         closes.sort("date")
-        .with_columns((pl.col("close").shift(-1) / pl.col("close") - 1).fill_null(0.0).alias("return"))
+        .with_columns((pl.col("close") / pl.col("close").shift(1) - 1).fill_null(0.0).alias("return"))
         .filter(pl.col("date").is_between(first, last))
         .select("date", (1 + pl.col("return")).cum_prod().alias("equity"))
     )
