@@ -40,12 +40,13 @@ from walkforward.execution.registry import EXECUTORS
 
 DEFAULT_CONFIG_PATH = Path(__file__).parent.parent / "configs" / "default.json"
 DATA_PATH_KEYS = ("data_path", "data_dir")  # the key and its old name
+ALL_ASSETS = "all"  # assets: every symbol in the data but the benchmark
 
 
 @dataclass(frozen=True)
 class Config:
     data_path: str = "data"  # per-symbol CSVs, a long-format file or a Parquet folder (methodology §7)
-    assets: tuple[str, ...] = ("SPY", "AAPL", "TSLA", "GOOG", "BTC-USD")
+    assets: tuple[str, ...] | str = ("SPY", "AAPL", "TSLA", "GOOG", "BTC-USD")  # or "all" (methodology §8)
     benchmark: str = "SPY"
     start_date: dt.date = dt.date(2015, 1, 1)
     end_date: dt.date = dt.date(2024, 12, 31)
@@ -66,6 +67,12 @@ class Config:
     executor: str = "threads"
     scheduler: str | None = None  # a Dask scheduler address, for executor "dask"
     output_dir: str = "results/latest"
+    universe: str | None = None  # a membership file: symbol, start, end (methodology §8)
+
+    @property
+    def all_assets(self) -> bool:
+        """`assets: "all"`: every symbol in the data but the benchmark; the engine resolves the list."""
+        return self.assets == ALL_ASSETS
 
     @property
     def data_dir(self) -> str:
@@ -79,6 +86,8 @@ class Config:
     @property
     def symbols(self) -> tuple[str, ...]:
         """The assets, plus the benchmark when it is not traded (it is still read for `corr_n`)."""
+        if self.all_assets:
+            raise ValueError('assets is "all": resolve it against the data first (walkforward.universe)')
         extra = () if self.benchmark in self.assets else (self.benchmark,)
         return self.assets + extra
 
@@ -89,7 +98,7 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict; `Config.from_dict(c.to_dict()) == c`."""
         out = dataclasses.asdict(self)
-        out["assets"] = list(self.assets)
+        out["assets"] = self.assets if self.all_assets else list(self.assets)
         out["start_date"] = self.start_date.isoformat()
         out["end_date"] = self.end_date.isoformat()
         out["features"] = {k: list(v) for k, v in self.features.windows}
@@ -151,7 +160,7 @@ def build(raw: dict[str, Any]) -> Config:
     scheduler = get("scheduler")
     cfg = Config(
         data_path=_data_path(raw, d.data_path),
-        assets=parse_symbols(get("assets", list(d.assets)), "assets"),
+        assets=ALL_ASSETS if get("assets") == ALL_ASSETS else parse_symbols(get("assets", list(d.assets)), "assets"),
         benchmark=parse_text(get("benchmark", d.benchmark), "benchmark").strip(),
         start_date=parse_date(get("start_date", d.start_date), "start_date"),
         end_date=parse_date(get("end_date", d.end_date), "end_date"),
@@ -172,6 +181,7 @@ def build(raw: dict[str, Any]) -> Config:
         executor=parse_choice(get("executor", d.executor), "executor", tuple(EXECUTORS)),
         scheduler=None if scheduler is None else parse_text(scheduler, "scheduler").strip(),
         output_dir=parse_text(get("output_dir", d.output_dir), "output_dir"),
+        universe=None if get("universe") is None else parse_text(get("universe"), "universe"),
     )
     _check_together(cfg)
     return cfg
