@@ -54,8 +54,10 @@ def convert(data_path: str | os.PathLike[str], symbols: Iterable[str], price_col
 def every_symbol(data_path: str | os.PathLike[str], price_column: str = "close") -> tuple[str, ...]:
     """Every symbol the data holds: the CSV names of a folder, a hive layout's partitions, else those in the rows."""
     layout = detect(data_path)
-    if layout.kind == CSV_DIR:
-        return tuple(sorted(p.stem for p in layout.path.glob("*.csv")))
+    if layout.kind == CSV_DIR:  # names starting with "." or "_" are skipped, as everywhere in the layouts
+        return tuple(
+            sorted(p.stem for p in layout.path.glob("*.csv") if p.is_file() and not p.name.startswith((".", "_")))
+        )
     found = available_symbols(Source(layout, price_column))
     if not found:
         raise DataError(f"{layout.path}: holds no rows; add one row per symbol and trading day")
