@@ -1,7 +1,8 @@
 """The Polars engine: wires the stages of docs/architecture.md and times each. Implements docs/methodology.md.
 
-data (Parquet store) -> features (one lazy plan, collected while the model library imports) -> matrix -> folds
-(row offsets) -> fit (an executor, checkpointed) -> portfolio (gather, backtest) -> tables -> metrics.
+universe (assets resolved, membership read) -> data (Parquet store) -> features (one lazy plan, collected while the
+model library imports) -> matrix -> folds (row offsets) -> fit (an executor, checkpointed) -> portfolio (gather,
+backtest) -> tables -> metrics.
 """
 
 from __future__ import annotations
@@ -24,18 +25,26 @@ from walkforward.folds import Fold, FoldOffsets, WalkForwardSplit, offsets
 from walkforward.models.registry import MODEL_KINDS
 from walkforward.outputs import TABLES, EngineResult
 from walkforward.portfolio.backtest import run_backtest
-from walkforward.portfolio.gather import gather_benchmark, gather_test_rows
+from walkforward.portfolio.gather import gather_benchmark, gather_test_rows, window_rows
 from walkforward.tables import output_tables
 from walkforward.timing import Timer
+from walkforward.universe import Universe, counts, resolve
 
 
 @dataclass(frozen=True)
 class Layout:
-    """The folds of a run: their dates, their row offsets into the matrix, and which rows are traded assets'."""
+    """The folds of a run: their dates, their row offsets into the matrix, which rows are traded assets' and which
+    are members of the universe on their date (methodology §8)."""
 
     folds: list[Fold]
     offsets: FoldOffsets
     traded: np.ndarray  # (n,) bool
+    member: np.ndarray  # (n,) bool
+
+    def test_rows(self) -> np.ndarray:
+        """The traded assets' rows in the test windows (matrix indices, in fold order)."""
+        rows = window_rows(self.offsets)
+        return rows[self.traded[rows]]
 
 
 def prepare_models(config: Config) -> None:
@@ -45,15 +54,17 @@ def prepare_models(config: Config) -> None:
         require_distributed()
 
 
-def layout(m: Matrix, config: Config) -> Layout:
-    """The folds from the benchmark's calendar (methodology §1), as offsets into the matrix."""
+def layout(m: Matrix, config: Config, member: np.ndarray | None = None) -> Layout:
+    """The folds from the benchmark's calendar (methodology §1), as offsets into the matrix; `member`: per row, a
+    member of the universe on its date (every row when None)."""
     bench_dates = m.dates[m.symbol == m.symbols.index(config.benchmark)]
     splitter = WalkForwardSplit(
         config.fold_length, step_size=config.step_size, embargo=config.embargo, window=config.window
     )
     fold_list = splitter.folds(bench_dates, config.start_date, config.end_date, benchmark=config.benchmark)
     traded = np.isin(np.asarray(m.symbols), config.assets)[m.symbol]
-    return Layout(fold_list, offsets(fold_list, m.dates), traded)
+    member = np.ones(len(m.dates), dtype=bool) if member is None else member
+    return Layout(fold_list, offsets(fold_list, m.dates), traded, member)
 
 
 def fold_job(m: Matrix, lay: Layout, config: Config, keep_models: bool) -> FoldJob:
@@ -62,6 +73,7 @@ def fold_job(m: Matrix, lay: Layout, config: Config, keep_models: bool) -> FoldJ
         offsets=lay.offsets,
         folds=tuple(lay.folds),
         traded=lay.traded,
+        member=lay.member,
         kind=config.model.kind,
         params=config.model.params,
         estimator=config.model.estimator,
@@ -87,10 +99,14 @@ def run(
     checkpoints: Checkpoints | None = None,
     cancel: Cancellation | None = None,
     fingerprint: str | None = None,
+    universe: Universe | None = None,
 ) -> EngineResult:
-    """Run the walk-forward; with `checkpoints`, skip the tasks they hold and save each new one as it finishes."""
+    """Run the walk-forward; with `checkpoints`, skip the tasks they hold and save each new one as it finishes.
+    `universe`: `walkforward.universe.resolve(config)` when the caller has it (its config, assets listed, is run)."""
     timer = Timer()
     with timer("load"):
+        universe = universe or resolve(config)
+        config = universe.config
         pending, fingerprint = start_features(config, fingerprint)
     # The plan runs in Polars' threads while this thread imports the model library (start-up: mostly Python
     # holding the GIL, which Polars does not need), so the features cost only what is left of them afterwards.
@@ -105,7 +121,7 @@ def run(
         feats = features_table(frame, config) if save_features else None
         m = Matrix.from_frame(frame, config.feature_names)
         del frame  # the matrix holds what the folds need: the frame is not kept while the models fit
-        lay = layout(m, config)
+        lay = layout(m, config, universe.member(m))
     tasks, chains = plan_tasks(config, len(lay.folds))
     job = fold_job(m, lay, config, keep_models=config.model.warm_start and checkpoints is not None)
     with timer("fit"):
@@ -132,4 +148,5 @@ def run(
         fingerprint=fingerprint,
         model_cpu_seconds=sum(r.cpu_seconds for r in results.values()),
         presorted=TABLES,
+        universe=counts(m, config, lay.test_rows(), lay.member, sum(not r.fitted for r in results.values())),
     )

@@ -96,6 +96,15 @@ METRIC_NAMES = (
     "n_days",
 )
 TABLES = ("predictions", "trades", "returns", "feature_importance")
+# run.json's `universe` counts (docs/methodology.md §8), in the order they are written
+UNIVERSE_COUNTS = (
+    "assets",
+    "listed_after_start",
+    "delisted_before_end",
+    "test_rows",
+    "test_rows_outside_membership",
+    "tasks_without_training_rows",
+)
 
 
 def conform(name: str, table: pa.Table, *, presorted: bool = False) -> pa.Table:
@@ -234,6 +243,7 @@ class EngineResult:
     `folds` is a list of dicts with `fold, train_start, train_end, test_start, test_end` (ISO dates);
     `timings` maps stage name (load, validate, features, fit, predict, backtest, metrics) to seconds.
     `features` is the feature table (symbol, date, features..., target) when asked for, else None.
+    `universe` holds run.json's universe counts (`UNIVERSE_COUNTS`), None from an engine that does not count them.
     """
 
     tables: dict[str, pa.Table]
@@ -244,3 +254,4 @@ class EngineResult:
     fingerprint: str | None = None
     model_cpu_seconds: float | None = None  # CPU seconds inside model fit + predict, all threads
     presorted: tuple[str, ...] = ()  # tables the engine built in SORT_KEYS order
+    universe: dict[str, int] | None = None  # UNIVERSE_COUNTS -> count (methodology §8)

@@ -20,7 +20,8 @@ from walkforward.data.layout import CSV_DIR, detect
 from walkforward.data.store import fingerprint as data_fingerprint
 from walkforward.errors import ConfigError, WalkforwardError
 from walkforward.execution.checkpoints import Checkpoints
-from walkforward.outputs import EngineResult, write_json, write_outputs
+from walkforward.outputs import UNIVERSE_COUNTS, EngineResult, write_json, write_outputs
+from walkforward.universe import Universe, resolve
 from walkforward.versions import package_versions
 
 
@@ -63,22 +64,19 @@ def execute(
     t_import = time.perf_counter()
     engine = engine_module(config.engine)  # start-up: the engine's modules (Polars, numpy...), timed as "import"
     t_prepare = time.perf_counter()
-    fingerprint = data_fingerprint(config.data_path, config.symbols)
+    universe = None if config.engine == "legacy" else resolve(config)  # once, before the store and the plan
+    t_resolved = time.perf_counter()
+    resolved = config if universe is None else universe.config
+    fingerprint = data_fingerprint(config.data_path, resolved.symbols)
     checkpoints = Checkpoints(out)
-    checkpoints.prepare(config, fingerprint, resume=resume, overwrite=overwrite)
-    before = {"import": t_prepare - t_import, "write": time.perf_counter() - t_prepare}
+    checkpoints.prepare(config, resume_fingerprint(fingerprint, universe), resume=resume, overwrite=overwrite)
+    before = {"import": t_prepare - t_import, "load": t_resolved - t_prepare, "write": time.perf_counter() - t_resolved}
+    # what only the Polars engine takes: checkpoints, cancellation, the fingerprint and the universe it resolved
+    polars = {"checkpoints": checkpoints, "cancel": cancel, "fingerprint": fingerprint, "universe": universe}
     try:
-        if config.engine == "legacy":
-            result = engine.run(config, progress=progress, save_features=save_features)
-        else:
-            result = engine.run(
-                config,
-                progress=progress,
-                save_features=save_features,
-                checkpoints=checkpoints,
-                cancel=cancel,
-                fingerprint=fingerprint,
-            )
+        result = engine.run(
+            config, progress=progress, save_features=save_features, **({} if universe is None else polars)
+        )
     except WalkforwardError:
         checkpoints.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
         raise
@@ -92,10 +90,17 @@ def execute(
     for stage, seconds in before.items():  # the engine's import and the run directory's preparation
         timings[stage] = timings.get(stage, 0.0) + seconds
     timings["total"] = time.perf_counter() - t0
-    info = run_info(config, result, fingerprint, timings)
+    info = run_info(config, result, fingerprint, timings, resolved)
     write_json(out / "run.json", info)  # last: its presence marks a finished run
     checkpoints.finish()
     return result, info
+
+
+def resume_fingerprint(fingerprint: str, universe: Universe | None) -> str:
+    """What a resumed run's data must match: the data's fingerprint, and the membership file's content if any."""
+    if universe is None or not universe.fingerprint:
+        return fingerprint
+    return f"{fingerprint}+universe:{universe.fingerprint}"
 
 
 def check_engine_options(config: Config, resume: bool) -> None:
@@ -111,10 +116,18 @@ def check_engine_options(config: Config, resume: bool) -> None:
             f"the legacy engine reads a folder of <SYMBOL>.csv files, and data_path {config.data_path!r} is "
             f"{layout.description}; use the polars engine"
         )
+    if config.engine == "legacy" and (config.all_assets or config.universe is not None):
+        # until the oracle implements methodology §8 (walkforward/legacy/universe.py)
+        what = 'assets "all"' if config.all_assets else f"universe {config.universe!r}"
+        raise ConfigError(f"{what} needs the polars engine for now: the legacy engine does not implement universes yet")
 
 
-def run_info(config: Config, result: EngineResult, fingerprint: str, timings: dict[str, float]) -> dict[str, Any]:
-    """run.json: the config, the folds, the data's fingerprint, the packages and machine, and the timings."""
+def run_info(
+    config: Config, result: EngineResult, fingerprint: str, timings: dict[str, float], resolved: Config | None = None
+) -> dict[str, Any]:
+    """run.json: the config (as given: `assets: "all"` stays "all"), the folds, the universe (the assets resolved,
+    the membership file, the counts of methodology §8), the data's fingerprint, the packages and machine, and the
+    timings."""
     # single-threaded engines (legacy) spend their fit and predict stages on one core
     model_cpu = result.model_cpu_seconds
     return {
@@ -123,6 +136,7 @@ def run_info(config: Config, result: EngineResult, fingerprint: str, timings: di
         "n_jobs": config.resolved_n_jobs,
         "executor": config.executor,
         "folds": result.folds,
+        "universe": universe_info(config, result, resolved or config),
         "data_fingerprint": fingerprint,
         "packages": package_versions(),
         "python": sys.version.split()[0],
@@ -130,4 +144,15 @@ def run_info(config: Config, result: EngineResult, fingerprint: str, timings: di
         "cpu_count": available_cores(),
         "timings": timings,
         "model_cpu_seconds": model_cpu if model_cpu is not None else timings["fit"] + timings["predict"],
+    }
+
+
+def universe_info(config: Config, result: EngineResult, resolved: Config) -> dict[str, Any]:
+    """run.json's `universe`: the traded assets as resolved, the membership file, and the engine's counts (null
+    where the engine does not count them)."""
+    counts = result.universe or {}
+    return {
+        "symbols": list(resolved.assets),
+        "membership": config.universe,
+        **{key: counts.get(key) for key in UNIVERSE_COUNTS},
     }

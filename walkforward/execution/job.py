@@ -1,7 +1,7 @@
 """The fold job: what every executor's worker needs, in one picklable object.
 
-`FoldJob(task, previous)` fits one (fold, symbol) model on its training slice of the feature matrix (purged and
-incomplete rows masked) and predicts the fold's test slice.
+`FoldJob(task, previous)` fits one (fold, symbol) model on its training slice of the feature matrix (purged,
+incomplete and non-member rows masked) and predicts the fold's test slice (its member rows: methodology §8).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class FoldJob:
     offsets: FoldOffsets
     folds: tuple[Fold, ...]
     traded: np.ndarray  # (n,) bool: the row's symbol is a traded asset
+    member: np.ndarray  # (n,) bool: the row's asset is a member of the universe on its date (methodology §8)
     kind: str
     params: tuple[tuple[str, Any], ...]
     estimator: str | None  # import path for kind "sklearn"
@@ -35,7 +36,7 @@ class FoldJob:
     keep_models: bool  # warm start: results carry the model's state, for checkpoints
 
     def _rows(self, symbol: str, lo: int, hi: int) -> np.ndarray:
-        keep = self.traded[lo:hi].copy()
+        keep = self.traded[lo:hi] & self.member[lo:hi]
         if symbol != UNIFIED_SYMBOL:
             keep &= self.matrix.symbol[lo:hi] == self.matrix.symbols.index(symbol)
         return keep
