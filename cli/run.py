@@ -53,7 +53,16 @@ def run(
             help="Folder of <SYMBOL>.csv files, a long-format .parquet or .csv file, or a folder of Parquet files.",
         ),
     ] = None,
-    assets: Annotated[str | None, typer.Option(help="Comma-separated symbols to trade.")] = None,
+    assets: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated symbols to trade, or all: every symbol in the data but the benchmark."),
+    ] = None,
+    universe: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE", help="Membership CSV (symbol,start,end): trade and train on an asset only while a member."
+        ),
+    ] = None,
     benchmark: Annotated[str | None, typer.Option(help="Benchmark symbol (calendar, correlation).")] = None,
     start_date: Annotated[str | None, typer.Option(help="First out-of-sample date, YYYY-MM-DD.")] = None,
     end_date: Annotated[str | None, typer.Option(help="Last out-of-sample date, YYYY-MM-DD.")] = None,
@@ -102,6 +111,7 @@ def run(
     overrides: dict[str, Any] = {
         "data_path": data_path,
         "assets": assets,
+        "universe": universe,
         "benchmark": benchmark,
         "start_date": start_date,
         "end_date": end_date,
