@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SYMBOLS = ["SPY", "AAA", "BTC-USD"]
 PERF_SYMBOLS = ["SPY", "AAPL", "TSLA", "GOOG", "BTC-USD"]  # the default config's assets
 OUTPUT_FILES = [f"{t}.parquet" for t in TABLES] + ["metrics.json", "run.json"]
-RUN_JSON_KEYS = {"config", "folds", "data_fingerprint", "packages", "engine", "n_jobs", "timings"}
+RUN_JSON_KEYS = {"config", "folds", "universe", "data_fingerprint", "packages", "engine", "n_jobs", "timings"}
 
 runner = CliRunner()
 
