@@ -1,0 +1,49 @@
+"""Parity for methodology §8 (universes): both engines run `assets: "all"` with the membership file of
+tests/test_universe_membership.py (a late listing, a delisting, a gap in membership, overlapping windows, a member
+from mid-period, a symbol absent from the file); trades are identical, everything else agrees within 1e-9
+(tests/test_parity_engine.py's `assert_same`), and run.json's universe sections are equal.
+
+WRITTEN AHEAD OF THE LEGACY SIDE: skipped until walkforward/legacy/universe.py exists (the file methodology.md names
+for the oracle's §8). When it lands, these tests run; they fail until `runner.check_engine_options` stops refusing
+the legacy engine a universe (remove that check and the test that pins it in tests/test_universe_membership.py).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_parity_engine import assert_same
+from tests.test_universe_membership import TRADED, config, data, panel  # noqa: F401 - fixtures
+from walkforward.runner import execute
+
+LEGACY_UNIVERSE = Path(__file__).resolve().parent.parent / "walkforward" / "legacy" / "universe.py"
+pytestmark = pytest.mark.skipif(not LEGACY_UNIVERSE.exists(), reason="the legacy engine does not implement §8 yet")
+
+CASES = {
+    "unified": {},
+    "per_asset": {"model.scope": "per_asset"},
+    "per_asset-warm": {"model.scope": "per_asset", "model.warm_start": True},
+    "lag1-equal": {"strategy.lag": 1, "strategy.weighting": "equal"},
+    "flat-between-folds": {"strategy.flat_between_folds": True, "model.scope": "per_asset"},
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_engines_agree_on_a_universe_with_membership(data, tmp_path, case):  # noqa: F811 - the fixture
+    changes = {"universe": str(data / "members.csv"), **CASES[case]}
+    _, legacy = execute(config(data, tmp_path / "legacy", engine="legacy", **changes))
+    _, polars = execute(config(data, tmp_path / "polars", **changes))
+    assert_same(tmp_path / "legacy", tmp_path / "polars")
+    assert legacy["universe"] == polars["universe"]
+    assert polars["universe"]["symbols"] == TRADED
+
+
+def test_engines_agree_on_all_assets_without_a_membership_file(data, tmp_path):  # noqa: F811 - the fixture
+    execute(config(data, tmp_path / "legacy", engine="legacy"))
+    execute(config(data, tmp_path / "polars"))
+    assert_same(tmp_path / "legacy", tmp_path / "polars")
+    infos = [json.loads((tmp_path / e / "run.json").read_text())["universe"] for e in ("legacy", "polars")]
+    assert infos[0] == infos[1]
