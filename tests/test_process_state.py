@@ -7,6 +7,7 @@ every other library as it was. Each check runs in a fresh interpreter on the sma
   environment, BLAS and OpenMP thread counts (threadpoolctl), Polars' thread pool and settings, signal handlers,
   warning filters, logging, hooks, numpy's error and print settings, matplotlib's rcParams, the working directory)
   once its libraries are loaded; a first run changes what importing LightGBM and matplotlib changes, nothing else.
+- A Dask run puts back the environment variables its LocalCluster's nannies set in this process.
 """
 
 from __future__ import annotations
@@ -179,3 +180,41 @@ def test_a_first_run_changes_only_what_importing_its_libraries_changes(runs, imp
     assert runs["first"]["threads"] == runs["before"]["threads"] == ["MainThread"]
     assert runs["first"]["signals"] == runs["before"]["signals"]
     assert runs["first"]["root_logger"] == runs["before"]["root_logger"]
+
+
+DASK_RUN = textwrap.dedent(
+    """
+    import json, logging, os, signal, sys, threading, time, warnings
+    from pathlib import Path
+    import distributed, lightgbm  # what importing them changes is theirs
+    import walkforward
+    from tests.small import make_small_data, small_config
+
+    def state():
+        return {
+            "environ": dict(os.environ),
+            "threads": sorted(t.name for t in threading.enumerate()),
+            "signals": [repr(signal.getsignal(s)) for s in (signal.SIGINT, signal.SIGTERM)],
+            "warning_filters": [repr(f) for f in warnings.filters],
+            "root_logger": [logging.root.level, [repr(h) for h in logging.root.handlers]],
+        }
+
+    tmp = Path(sys.argv[1])
+    data = make_small_data(tmp / "data")
+    before = state()
+    walkforward.run(small_config(data, tmp / "dask", annualization=252, executor="dask"))
+    time.sleep(0.5)  # the cluster's threads wind down
+    print(json.dumps({"before": before, "after": state()}))
+    """
+)
+
+
+def test_a_dask_run_puts_back_the_environment_its_local_cluster_set(tmp_path):
+    """distributed's nannies live in this process and set their workers' variables in it before spawning them
+    (OMP_NUM_THREADS=1, MKL_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1, MALLOC_TRIM_THRESHOLD_, PYTHONHASHSEED): every
+    later OpenMP runtime and subprocess of the notebook would inherit them. Left behind: distributed's own idle
+    helper threads (its offload pool and its futures' callback pool), which it keeps for the process's life."""
+    out = run_script(DASK_RUN, str(tmp_path))
+    assert changes(out["before"], out["after"]).keys() <= {"threads"}
+    added = [t for t in out["after"]["threads"] if t not in out["before"]["threads"]]
+    assert all(t.startswith(("Dask-Offload", "Dask-Callback-Thread")) for t in added), added
