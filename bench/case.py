@@ -15,6 +15,9 @@ import os  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 
+# which of these a run loaded: the model libraries and what they pull in, and the legacy engine (never in a Polars run)
+HEAVY_MODULES = ("pandas", "sklearn", "polars", "lightgbm", "walkforward.legacy.engine")
+
 
 def main(spec_path: str, result_path: str) -> None:
     from walkforward.config import load_config
@@ -36,7 +39,7 @@ def main(spec_path: str, result_path: str) -> None:
         "cpu_count": os.cpu_count(),
         "affinity": sorted(os.sched_getaffinity(0)),
         "packages": package_versions(),
-        "imported": {m: m in sys.modules for m in ("pandas", "sklearn", "polars", "lightgbm")},
+        "imported": {m: m in sys.modules for m in HEAVY_MODULES},
         "n_folds": len(info["folds"]),
     }
     with open(result_path, "w") as fh:

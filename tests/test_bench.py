@@ -40,7 +40,8 @@ def test_bench_small_workload_writes_the_report_and_runs_the_gate(tmp_path):
         assert case["wall_seconds"]["min"] <= case["wall_seconds"]["median"] <= case["wall_seconds"]["max"]
         assert case["peak_rss_mb"] > 0 and case["affinity"]
     polars = [c for c in cases if c["engine"] == "polars"]
-    assert all(not c["imported"]["pandas"] for c in polars)  # the Polars path never loads pandas
+    # a Polars run imports LightGBM as a user would (scikit-learn and pandas with it), never the legacy engine
+    assert all(c["imported"]["lightgbm"] and not c["imported"]["walkforward.legacy.engine"] for c in polars)
     assert polars[0]["speedup_vs_1_worker"] == pytest.approx(1.0)
     gate = report["determinism_gate"]
     assert gate["ok"] is True

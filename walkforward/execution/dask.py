@@ -1,7 +1,9 @@
 """The `dask` executor: fold links on a Dask cluster. Imported only when chosen (`dask[distributed]` is optional).
 
 - Without a scheduler address, a `LocalCluster` of `n_jobs` worker processes with one thread each is started for
-  the run and closed after it; its workers ignore Ctrl-C (the parent stops scheduling and lets them finish).
+  the run and closed after it; its workers ignore Ctrl-C (the parent stops scheduling and lets them finish). Its
+  nannies live in this process and set their workers' environment in it (`OMP_NUM_THREADS=1`...): the caller's
+  values are put back once the workers have started, and again when the cluster closes.
 - With one (`tcp://HOST:8786`), the run connects as a client and uses every worker thread the cluster has
   (`n_jobs` does not apply), waiting up to `WORKER_WAIT_SECONDS` for a first worker.
 
@@ -14,12 +16,14 @@ computes the same result: seeds depend on the task only.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
 import uuid
 from typing import Any
 
+import dask
 from distributed import Client, Future, LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -43,6 +47,30 @@ class IgnoreSigint(WorkerPlugin):
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+class SavedEnviron:
+    """The caller's values of the environment variables a LocalCluster's nannies set in this process before they
+    spawn a worker (`distributed.nanny.pre-spawn-environ`: OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS,
+    MALLOC_TRIM_THRESHOLD_; and PYTHONHASHSEED, __DASK_PARENT_PID), to put back: the workers have their copies."""
+
+    def __init__(self) -> None:
+        self.before = dict(os.environ)
+        self.keys = set(dask.config.get("distributed.nanny.pre-spawn-environ", {})) | {"PYTHONHASHSEED"}
+        self.started = False
+
+    def restore(self) -> None:
+        """Put back the pre-spawn variables and, the first time (once the cluster has started), whatever else
+        starting it changed; later (at close: a nanny that restarts a worker sets them again), the same ones."""
+        if not self.started:
+            self.started = True
+            current = os.environ.keys() | self.before.keys()
+            self.keys |= {k for k in current if os.environ.get(k) != self.before.get(k)}
+        for key in self.keys:
+            if key in self.before:
+                os.environ[key] = self.before[key]
+            else:
+                os.environ.pop(key, None)
+
+
 def _result_only(output: tuple[Any, Any]) -> tuple[None, Any]:
     return None, output[1]
 
@@ -51,12 +79,15 @@ class DaskPool:
     def __init__(self, job: Job, *, n_jobs: int, scheduler: str | None):
         self.cluster: LocalCluster | None = None
         self.client: Client | None = None
+        self.environ: SavedEnviron | None = None
         try:
             if scheduler is None:
+                self.environ = SavedEnviron()
                 # the scheduler's HTTP server (the dashboard, with bokeh) on a free port: 8787 may be in use
                 self.cluster = LocalCluster(
                     n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=":0"
                 )
+                self.environ.restore()
                 self.client = Client(self.cluster, set_as_default=False)
                 self.client.register_plugin(IgnoreSigint())
                 # the Active Memory Manager would drop the job's broadcast copies down to one (no task needs them
@@ -95,8 +126,12 @@ class DaskPool:
             if self.client is not None:
                 self.client.close()
         finally:
-            if self.cluster is not None:
-                self.cluster.close()
+            try:
+                if self.cluster is not None:
+                    self.cluster.close()
+            finally:
+                if self.environ is not None:
+                    self.environ.restore()
 
 
 def _connect(address: str) -> Client:

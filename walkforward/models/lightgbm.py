@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from walkforward.models.base import ModelKind
-from walkforward.models.imports import import_hiding
 
 # Parameters `model.params` accepts (besides `n_estimators`, the rounds). LightGBM's determinism settings
 # (`deterministic`, `force_row_wise`, `num_threads`, `seed`) are set by walkforward.
@@ -39,6 +38,14 @@ LIGHTGBM_PARAMS = (
 )
 
 NATIVE = threading.Lock()
+
+
+def lightgbm_module() -> Any:
+    """The lightgbm package, imported on first use, as any user would import it (it imports scikit-learn and pandas
+    too, when they are installed: lightgbm's `compat` module loads them eagerly)."""
+    import lightgbm
+
+    return lightgbm
 
 
 def lightgbm_params(params: dict[str, Any], seed: int) -> tuple[dict[str, Any], int]:
@@ -84,7 +91,7 @@ def train_lightgbm(params: dict[str, Any], X: np.ndarray, y: np.ndarray, rounds:
     """`lightgbm.train(params, Dataset(X, y), rounds, init_model=...)`, public API only, with the native set-up
     serialised under NATIVE and the boosting iterations left parallel; then the training data let go (as
     `lightgbm.train` does without `keep_training_booster`), under NATIVE too."""
-    lgb = import_hiding("lightgbm")
+    lgb = lightgbm_module()
     with _NativeSetUp() as set_up:
         booster = lgb.train(
             params,
@@ -107,7 +114,7 @@ class LightGBMModel(ModelKind):
         return LIGHTGBM_PARAMS
 
     def prepare(self, estimator: str | None) -> None:  # noqa: ARG002
-        import_hiding("lightgbm")
+        lightgbm_module()
 
     def fit(
         self, params: dict[str, Any], X: np.ndarray, y: np.ndarray, *, seed: int, init_model: Any, estimator: str | None
@@ -135,4 +142,4 @@ class LightGBMModel(ModelKind):
 
     def load(self, state: bytes) -> Any:
         with NATIVE:
-            return import_hiding("lightgbm").Booster(model_str=state.decode())
+            return lightgbm_module().Booster(model_str=state.decode())

@@ -4,13 +4,13 @@ scikit-learn-compatible regressor named by import path (`model.estimator`)."""
 from __future__ import annotations
 
 import copy
+import importlib
 from typing import Any
 
 import numpy as np
 
 from walkforward.errors import ConfigError, did_you_mean
 from walkforward.models.base import ModelKind
-from walkforward.models.imports import import_hiding
 
 FOREST_ESTIMATOR = "sklearn.ensemble.RandomForestRegressor"
 # set by walkforward for every scikit-learn estimator: the fold seed, and one thread
@@ -36,7 +36,7 @@ def resolve_estimator(path: str) -> type:
     if not module_name:
         raise ConfigError(f"model.estimator must be an import path like 'sklearn.linear_model.Ridge', got {path!r}")
     try:
-        module = import_hiding(module_name)
+        module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigError(
             f"model.estimator {path!r}: cannot import {module_name!r} ({exc}); check the path or install the package"
