@@ -16,7 +16,6 @@ from typing import Any
 
 from walkforward.cancel import Cancellation
 from walkforward.config import Config, available_cores
-from walkforward.data.layout import CSV_DIR, detect
 from walkforward.data.store import fingerprint as data_fingerprint
 from walkforward.errors import ConfigError, WalkforwardError
 from walkforward.execution.checkpoints import Checkpoints
@@ -105,11 +104,6 @@ def check_engine_options(config: Config, resume: bool) -> None:
     if config.executor != "threads" and config.engine == "legacy":
         raise ConfigError(
             f"--executor {config.executor} needs the polars engine: the legacy engine fits its folds in one thread"
-        )
-    if config.engine == "legacy" and (layout := detect(config.data_path)).kind != CSV_DIR:
-        raise ConfigError(
-            f"the legacy engine reads a folder of <SYMBOL>.csv files, and data_path {config.data_path!r} is "
-            f"{layout.description}; use the polars engine"
         )
 
 

@@ -20,8 +20,8 @@ from walkforward.legacy import models
 from walkforward.legacy.backtest import book, trades
 from walkforward.legacy.features import compute_features
 from walkforward.legacy.folds import Fold, make_folds
-from walkforward.legacy.io import csv_path, read_csv, validate
 from walkforward.legacy.levels import summarize
+from walkforward.legacy.prices import Prices
 from walkforward.legacy.returns import benchmark_returns, series
 from walkforward.outputs import EngineResult
 from walkforward.timing import Timer
@@ -30,36 +30,12 @@ STAGES = ("load", "validate", "features", "fit", "predict", "backtest", "metrics
 Progress = Callable[[int, int], None]
 
 
-def _read(config: Config, symbol: str, clock: Timer) -> pd.DataFrame:
-    with clock("load"):
-        path = csv_path(config.data_dir, symbol)
-        raw = read_csv(path, price_column=config.price_column)
-    with clock("validate"):
-        return validate(raw, path=path, price_column=config.price_column, symbol=symbol)
-
-
-def _read_every_symbol(config: Config, clock: Timer) -> dict[str, pd.DataFrame]:
-    """Every symbol's prices, read once before any fold, in sorted order: a bad file stops the run before it begins,
-    the first bad one in that order is the one reported, and every good file still gives its warnings (the verdict
-    of the Polars engine, which reads all files at once)."""
-    frames: dict[str, pd.DataFrame] = {}
-    first_error: DataError | None = None
-    for symbol in sorted(set(config.symbols)):
-        try:
-            frames[symbol] = _read(config, symbol, clock)
-        except DataError as exc:
-            first_error = first_error or exc
-    if first_error is not None:
-        raise first_error
-    return frames
-
-
-def _asset_features(config: Config, symbol: str, clock: Timer) -> pd.DataFrame:
-    """Read and validate `symbol` and the benchmark, then compute `symbol`'s features."""
-    prices = _read(config, symbol, clock)
-    bench = prices if symbol == config.benchmark else _read(config, config.benchmark, clock)
+def _asset_features(prices: Prices, config: Config, symbol: str, clock: Timer) -> pd.DataFrame:
+    """Read `symbol` and the benchmark (re-read per fold from per-symbol CSVs), then compute `symbol`'s features."""
+    asset = prices.read(symbol)
+    bench = asset if symbol == config.benchmark else prices.read(config.benchmark)
     with clock("features"):
-        return compute_features(prices, bench, config)
+        return compute_features(asset, bench, config)
 
 
 def split_fold(features: pd.DataFrame, fold: Fold, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -144,18 +120,18 @@ def _arrow(df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
 
 
-def _features_table(config: Config, clock: Timer) -> pa.Table:
+def _features_table(config: Config, prices: Prices, clock: Timer) -> pa.Table:
     """symbol, date, every feature and the target for every asset's full history."""
     frames = []
     for symbol in config.assets:
-        features = _asset_features(config, symbol, clock)
+        features = _asset_features(prices, config, symbol, clock)
         frames.append(features[["date", *config.feature_names, "target"]].assign(symbol=symbol))
     table = pd.concat(frames, ignore_index=True)
     return _arrow(_with_dates(table[["symbol", "date", *config.feature_names, "target"]], "date"))
 
 
 def _predict_folds(
-    config: Config, folds: list[Fold], clock: Timer, progress: Progress | None
+    config: Config, prices: Prices, folds: list[Fold], clock: Timer, progress: Progress | None
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Every asset's test rows of the whole run with `fold` and `prediction`, and the feature importance."""
     chains: dict[str, models.Model] = {}
@@ -164,7 +140,7 @@ def _predict_folds(
     for done, fold in enumerate(folds, start=1):
         trains, tests = {}, {}
         for symbol in config.assets:
-            features = _asset_features(config, symbol, clock)
+            features = _asset_features(prices, config, symbol, clock)
             with clock("features"):
                 trains[symbol], tests[symbol] = split_fold(features, fold, config)
 
@@ -185,11 +161,12 @@ def _predict_folds(
 def run(config: Config, *, progress: Progress | None = None, save_features: bool = False) -> EngineResult:
     """Run the walk-forward backtest of `config` (methodology.md) single-threaded with pandas."""
     clock = Timer.fromkeys(STAGES, 0.0)
-    bench = _read_every_symbol(config, clock)[config.benchmark]
+    prices = Prices(config, clock)
+    bench = prices.read_all(config.symbols)[config.benchmark]
     with clock("validate"):
         folds = make_folds(bench["date"], config)
 
-    tests, importance = _predict_folds(config, folds, clock, progress)
+    tests, importance = _predict_folds(config, prices, folds, clock, progress)
 
     with clock("backtest"):
         rows = book(tests, config)
@@ -209,7 +186,7 @@ def run(config: Config, *, progress: Progress | None = None, save_features: bool
         "returns": _arrow(_with_dates(returns[["fold", "date", "series", "position", "return", "equity"]], "date")),
         "feature_importance": _arrow(importance),
     }
-    feature_table = _features_table(config, clock) if save_features else None
+    feature_table = _features_table(config, prices, clock) if save_features else None
     return EngineResult(
         tables=tables,
         metrics=summary,
