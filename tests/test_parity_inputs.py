@@ -1,4 +1,4 @@
-"""Both engines on every input layout (methodology §7).
+"""Both engines on every input layout (methodology §7) and on a universe (§8).
 
 - The legacy engine on a long Parquet file, a long CSV file, a hive-partitioned Parquet folder and a folder of
   long-format Parquet files gives bitwise the outputs it gives on the per-symbol CSVs of the same data, and the Polars
@@ -6,6 +6,8 @@
 - The two readers (walkforward/data/ and walkforward/legacy/, which share no code) give the same verdict on damaged
   long files: the same one-line error, or the same warnings and bitwise the same prices; `wf run` with either engine
   ends with the same line. The one difference allowed is the parser's own reason for a file it cannot read at all.
+- Universe (§8) against the Polars engine: membership windows, late listings, delistings, `assets: "all"` and
+  run.json's counts. These need the Polars side of §8 and fail until it is merged.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from tests.bad_input import assert_no_partial_output, wf
 from tests.small import SYMBOLS, small_config
 from tests.test_data_formats import WRITERS, write_hive
 from tests.test_parity_engine import assert_same
+from tests.universe_inputs import TRADED, make_universe, universe_config
 from walkforward.compare import compare_runs
 from walkforward.config import Config
 from walkforward.data import store
 from walkforward.data.generate import generate
 from walkforward.data.read import load_panel
 from walkforward.errors import DataError
+from walkforward.legacy.engine import run_counted
 from walkforward.legacy.prices import Prices
 from walkforward.runner import execute
 from walkforward.timing import Timer
@@ -309,3 +313,40 @@ def test_both_engines_give_the_same_warnings_on_a_long_file(panel, tmp_path):
         r"warning: \S+: rows of BTC-USD are not sorted by date; sorted them on reading\n",
         results["polars"].stderr,
     ), results["polars"].stderr
+
+
+# --- universe (§8) against the Polars engine: these fail until the Polars side of §8 is merged -----------------------
+
+
+@pytest.fixture(scope="module")
+def universe(tmp_path_factory) -> tuple[Path, Path]:
+    return make_universe(tmp_path_factory.mktemp("universe"))
+
+
+@pytest.mark.parametrize("scope", ["unified", "per_asset"])
+def test_universe_membership_windows_and_listings_match_the_polars_engine(universe, tmp_path, scope):
+    """AAA's membership has a gap in the test period, BBB lists inside it, CCC delists inside it, ETH-USD is never a
+    member: the Polars engine gives what the oracle gives."""
+    prices, membership = universe
+    config = universe_config(prices, tmp_path / "polars", assets=TRADED, universe=str(membership))
+    config = config.replace(**{"model.scope": scope})
+    execute(config)
+    execute(config.replace(engine="legacy", output_dir=str(tmp_path / "legacy")))
+    assert_same(tmp_path / "legacy", tmp_path / "polars")
+
+
+def test_universe_assets_all_matches_the_polars_engine(universe, tmp_path):
+    prices, membership = universe
+    config = universe_config(prices, tmp_path / "polars", universe=str(membership))
+    execute(config)
+    execute(config.replace(engine="legacy", output_dir=str(tmp_path / "legacy")))
+    assert_same(tmp_path / "legacy", tmp_path / "polars")
+
+
+def test_universe_counts_in_run_json_match_the_oracles(universe, tmp_path):
+    prices, membership = universe
+    config = universe_config(prices, tmp_path / "polars", assets=TRADED, universe=str(membership))
+    config = config.replace(**{"model.scope": "per_asset"})
+    execute(config)
+    _, counts = run_counted(config.replace(engine="legacy"))
+    assert json.loads((tmp_path / "polars" / "run.json").read_text())["universe"] == counts
