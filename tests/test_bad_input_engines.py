@@ -230,7 +230,7 @@ def test_the_legacy_readers_shortcut_reads_as_its_text_path(tmp_path, monkeypatc
         assert pd.api.types.is_float_dtype(fast[c]) and pd.api.types.is_string_dtype(slow[c])
         expected = np.array([float(text) for text in slow[c]])
         assert fast[c].to_numpy().tobytes() == expected.tobytes(), c
-        assert legacy_checks._numbers(slow[c].str.strip()).tobytes() == expected.tobytes(), c
+        assert legacy_checks.parse_numbers(slow[c].str.strip()).tobytes() == expected.tobytes(), c
     assert str(fast["open"].iloc[1]) == "-0.0"  # the sign of a zero is kept
 
 

@@ -406,8 +406,7 @@ def test_wf_data_convert_takes_a_long_file(tiny, tmp_path):
     assert_frame_equal(pl.read_parquet(tmp_path / ".wf" / "panel.parquet.store" / "prices.parquet"), tiny)
 
 
-def test_the_legacy_engine_refuses_a_long_file(tiny, tmp_path):
+def test_the_legacy_engine_takes_a_long_file(tiny, tmp_path):
+    """It reads every layout (its runs on each are in tests/test_parity_inputs.py)."""
     tiny.write_parquet(tmp_path / "panel.parquet")
-    config = small_config(tmp_path / "panel.parquet", engine="legacy")
-    with pytest.raises(ConfigError, match=r"legacy engine reads a folder of <SYMBOL>\.csv files.*long-format Parquet"):
-        check_engine_options(config, resume=False)
+    check_engine_options(small_config(tmp_path / "panel.parquet", engine="legacy"), resume=False)

@@ -2,25 +2,17 @@
 tests/test_universe_membership.py (a late listing, a delisting, a gap in membership, overlapping windows, a member
 from mid-period, a symbol absent from the file); trades are identical, everything else agrees within 1e-9
 (tests/test_parity_engine.py's `assert_same`), and run.json's universe sections are equal.
-
-WRITTEN AHEAD OF THE LEGACY SIDE: skipped until walkforward/legacy/universe.py exists (the file methodology.md names
-for the oracle's §8). When it lands, these tests run; they fail until `runner.check_engine_options` stops refusing
-the legacy engine a universe (remove that check and the test that pins it in tests/test_universe_membership.py).
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from tests.test_parity_engine import assert_same
 from tests.test_universe_membership import TRADED, config, data, panel  # noqa: F401 - fixtures
 from walkforward.runner import execute
-
-LEGACY_UNIVERSE = Path(__file__).resolve().parent.parent / "walkforward" / "legacy" / "universe.py"
-pytestmark = pytest.mark.skipif(not LEGACY_UNIVERSE.exists(), reason="the legacy engine does not implement §8 yet")
 
 CASES = {
     "unified": {},

@@ -28,7 +28,7 @@ from walkforward.config import Config
 from walkforward.data.generate import generate
 from walkforward.data.universe import UniverseSpec, generate_universe
 from walkforward.engine import fold_job, layout
-from walkforward.errors import ConfigError, DataError, DataWarning
+from walkforward.errors import DataError, DataWarning
 from walkforward.execution.checkpoints import RunDirError
 from walkforward.features.matrix import Matrix
 from walkforward.features.plan import start_features
@@ -135,14 +135,6 @@ def test_all_gives_the_outputs_of_the_explicit_list_bit_for_bit(data, tmp_path):
     execute(config(data, tmp_path / "all"))
     execute(config(data, tmp_path / "list", assets=TRADED))
     assert compare_runs(tmp_path / "all", tmp_path / "list", tolerance=0.0).ok
-
-
-def test_the_legacy_engine_refuses_a_universe_until_it_implements_section_8(data, tmp_path):
-    # remove when walkforward/legacy/universe.py lands (tests/test_parity_universe.py then runs)
-    with pytest.raises(ConfigError, match=r'^assets "all" needs the polars engine for now'):
-        execute(config(data, tmp_path, engine="legacy"))
-    with pytest.raises(ConfigError, match=r"^universe '.*members.csv' needs the polars engine for now"):
-        execute(config(data, tmp_path, engine="legacy", assets=TRADED, universe=str(data / "members.csv")))
 
 
 # --- membership ---------------------------------------------------------------------------------------------

@@ -16,12 +16,11 @@ from typing import Any
 
 from walkforward.cancel import Cancellation
 from walkforward.config import Config, available_cores
-from walkforward.data.layout import CSV_DIR, detect
 from walkforward.data.store import fingerprint as data_fingerprint
 from walkforward.errors import ConfigError, WalkforwardError
 from walkforward.execution.checkpoints import Checkpoints
 from walkforward.outputs import UNIVERSE_COUNTS, EngineResult, write_json, write_outputs
-from walkforward.universe import Universe, resolve
+from walkforward.universe import Universe, resolve, resolve_assets
 from walkforward.versions import package_versions
 
 
@@ -64,9 +63,11 @@ def execute(
     t_import = time.perf_counter()
     engine = engine_module(config.engine)  # start-up: the engine's modules (Polars, numpy...), timed as "import"
     t_prepare = time.perf_counter()
-    universe = None if config.engine == "legacy" else resolve(config)  # once, before the store and the plan
+    # once, before the store and the plan; the legacy engine resolves "all" again by itself (the oracle shares no
+    # code with this), the runner needs the symbols for the data's fingerprint and run.json
+    universe = Universe(resolve_assets(config)) if config.engine == "legacy" else resolve(config)
     t_resolved = time.perf_counter()
-    resolved = config if universe is None else universe.config
+    resolved = universe.config
     fingerprint = data_fingerprint(config.data_path, resolved.symbols)
     checkpoints = Checkpoints(out)
     checkpoints.prepare(config, resume_fingerprint(fingerprint, universe), resume=resume, overwrite=overwrite)
@@ -75,7 +76,7 @@ def execute(
     polars = {"checkpoints": checkpoints, "cancel": cancel, "fingerprint": fingerprint, "universe": universe}
     try:
         result = engine.run(
-            config, progress=progress, save_features=save_features, **({} if universe is None else polars)
+            config, progress=progress, save_features=save_features, **({} if config.engine == "legacy" else polars)
         )
     except WalkforwardError:
         checkpoints.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
@@ -111,15 +112,6 @@ def check_engine_options(config: Config, resume: bool) -> None:
         raise ConfigError(
             f"--executor {config.executor} needs the polars engine: the legacy engine fits its folds in one thread"
         )
-    if config.engine == "legacy" and (layout := detect(config.data_path)).kind != CSV_DIR:
-        raise ConfigError(
-            f"the legacy engine reads a folder of <SYMBOL>.csv files, and data_path {config.data_path!r} is "
-            f"{layout.description}; use the polars engine"
-        )
-    if config.engine == "legacy" and (config.all_assets or config.universe is not None):
-        # until the oracle implements methodology §8 (walkforward/legacy/universe.py)
-        what = 'assets "all"' if config.all_assets else f"universe {config.universe!r}"
-        raise ConfigError(f"{what} needs the polars engine for now: the legacy engine does not implement universes yet")
 
 
 def run_info(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,7 @@ def columns_of(price_column: str) -> tuple[str, ...]:
     return (*COLUMNS, "adj_close") if price_column == "adj_close" else COLUMNS
 
 
-def _dates(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def parse_dates(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """`text` as datetime64[D] (NaT where it is missing or not a calendar date written YYYY-MM-DD), and where the
     cell carries a time of day. A time and a UTC offset after a YYYY-MM-DD date, as yfinance writes them
     (`2020-01-02 00:00:00-05:00`), leave the date as written (the local date); a time other than midnight is marked."""
@@ -85,7 +86,7 @@ def _dates(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.where(ok, days, np.datetime64("NaT", "D")), intraday
 
 
-def _numbers(text: pd.Series) -> np.ndarray:
+def parse_numbers(text: pd.Series) -> np.ndarray:
     """`text` as float64; NaN where it is missing, not a decimal number or not finite."""
     decimal = text.str.fullmatch(NUMBER.pattern).fillna(False).to_numpy(dtype=bool)
     values = np.full(len(text), np.nan)
@@ -94,21 +95,21 @@ def _numbers(text: pd.Series) -> np.ndarray:
     return values
 
 
-def _check_rows(
-    text: dict[str, pd.Series], values: dict[str, np.ndarray], intraday: np.ndarray, path: Path, lines: np.ndarray
+def check_rows(
+    values: dict[str, np.ndarray],
+    missing: dict[str, np.ndarray],
+    intraday: np.ndarray,
+    shown: Callable[[str, int], str | None],
+    where: Callable[[int], str],
 ) -> None:
     """§7 row by row: a value in every cell, dates and numbers that read, prices > 0, volume >= 0, low <= open,
-    close <= high. Each check runs over the whole file; the first check that fails names its first row (and how many
-    more fail it). A message is a template over the row: `{close}` is its value, `{close_raw}` its text (`text` lacks
-    the columns read as numbers: every cell of those holds one)."""
-    nums = [c for c in values if c != "date"]
-    checks = [
-        (
-            text[c].isna().to_numpy() if c in text else np.zeros(len(lines), dtype=bool),
-            f"missing {c} value; fill it in or remove the row",
-        )
-        for c in values
-    ]
+    close <= high. `values`: each column's typed values in the order checked (`date` datetime64 with NaT where it is
+    not a date, prices and volume float64 with NaN where not a finite number, a long layout's `symbol` first);
+    `missing`: the cells holding no value. Each check runs over every row; the first check that fails names its first
+    row (`where(i)`: its file, line...) and how many more fail it. A message is a template over the row: `{close}` is
+    its value, `{close_raw}` the cell as written (`shown(column, i)`)."""
+    nums = [c for c in values if c not in ("date", "symbol")]
+    checks = [(missing[c], f"missing {c} value; fill it in or remove the row") for c in values]
     checks.append((np.isnat(values["date"]), "date {date_raw!r} is not a YYYY-MM-DD date; fix it or remove the row"))
     checks.append((intraday, INTRADAY))
     checks += [(np.isnan(values[c]), f"{c} {{{c}_raw!r}} is not a number; fix it or remove the row") for c in nums]
@@ -126,9 +127,9 @@ def _check_rows(
         n_bad = int(np.count_nonzero(bad))
         if n_bad:
             i = int(np.argmax(bad))
-            row = {f"{c}_raw": text[c].iloc[i] for c in text} | {c: float(v[c][i]) for c in nums}
+            row = {f"{c}_raw": shown(c, i) for c in values} | {c: float(v[c][i]) for c in nums}
             more = f" ({n_bad - 1} more such row{'s' if n_bad > 2 else ''})" if n_bad > 1 else ""
-            raise DataError(f"{path} line {lines[i]}: {message.format(**row)}{more}")
+            raise DataError(f"{where(i)}: {message.format(**row)}{more}")
 
 
 def _check_unique(days: np.ndarray, path: Path, lines: np.ndarray) -> None:
@@ -142,7 +143,7 @@ def _check_unique(days: np.ndarray, path: Path, lines: np.ndarray) -> None:
         raise DataError(f"{path}: date {first} appears on lines {where}; keep one row per date{more}")
 
 
-def _gap_warning(days: np.ndarray, path: Path, symbol: str) -> str | None:
+def gap_warning(days: np.ndarray, path: Path, symbol: str) -> str | None:
     """The warning for the first stretch of more than `GAP_SESSIONS` missing sessions in sorted `days`, or None.
 
     Sessions (§7): every calendar day for an asset with a row on a weekend (crypto), else every weekday.
@@ -192,14 +193,21 @@ def validate(
     if not kept.any():
         raise DataError(f"{path}: has a header but no rows; add one row per trading day")
     text = {c: cells[j * n : (j + 1) * n][kept].reset_index(drop=True) for j, c in enumerate(as_text)}
-    days, intraday = _dates(text["date"])
+    days, intraday = parse_dates(text["date"])
     values = {"date": days}
     if len(as_text) > 1:  # prices and volume as text: parsed together
-        values |= zip(as_text[1:], _numbers(cells[n:]).reshape(len(as_text) - 1, n)[:, kept], strict=True)
+        values |= zip(as_text[1:], parse_numbers(cells[n:]).reshape(len(as_text) - 1, n)[:, kept], strict=True)
     values |= {c: raw[c].to_numpy()[kept] for c in columns if c not in as_text}
     values = {c: values[c] for c in columns}  # the order of the checks
     lines = raw["line"].to_numpy()[kept]
-    _check_rows(text, values, intraday, path, lines)
+    missing = {c: text[c].isna().to_numpy() if c in text else np.zeros(len(lines), dtype=bool) for c in values}
+    check_rows(
+        values,
+        missing,
+        intraday,
+        lambda c, i: text[c].iloc[i] if c in text else None,
+        lambda i: f"{path} line {lines[i]}",
+    )
     days = values["date"]
     _check_unique(days, path, lines)
 
@@ -209,6 +217,6 @@ def validate(
     if not df["date"].is_monotonic_increasing:
         warnings.warn(f"{path}: rows are not sorted by date; sorted them on reading", DataWarning, stacklevel=2)
         df = df.sort_values("date", kind="stable")
-    if (gap := _gap_warning(np.sort(days), path, symbol)) is not None:
+    if (gap := gap_warning(np.sort(days), path, symbol)) is not None:
         warnings.warn(gap, DataWarning, stacklevel=2)
     return df[list(COLUMNS)].reset_index(drop=True)

@@ -9,6 +9,7 @@ backtest runs once over the whole run's predictions: positions carry across fold
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,9 +21,10 @@ from walkforward.legacy import models
 from walkforward.legacy.backtest import book, trades
 from walkforward.legacy.features import compute_features
 from walkforward.legacy.folds import Fold, make_folds
-from walkforward.legacy.io import csv_path, read_csv, validate
 from walkforward.legacy.levels import summarize
+from walkforward.legacy.prices import Prices
 from walkforward.legacy.returns import benchmark_returns, series
+from walkforward.legacy.universe import Membership, read_membership, resolve_assets, universe_counts
 from walkforward.outputs import EngineResult
 from walkforward.timing import Timer
 
@@ -30,47 +32,34 @@ STAGES = ("load", "validate", "features", "fit", "predict", "backtest", "metrics
 Progress = Callable[[int, int], None]
 
 
-def _read(config: Config, symbol: str, clock: Timer) -> pd.DataFrame:
-    with clock("load"):
-        path = csv_path(config.data_dir, symbol)
-        raw = read_csv(path, price_column=config.price_column)
-    with clock("validate"):
-        return validate(raw, path=path, price_column=config.price_column, symbol=symbol)
+@dataclass(frozen=True)
+class Inputs:
+    """What every fold reads: the prices (re-read per fold from per-symbol CSVs) and the membership, if any."""
 
+    prices: Prices
+    membership: Membership | None
 
-def _read_every_symbol(config: Config, clock: Timer) -> dict[str, pd.DataFrame]:
-    """Every symbol's prices, read once before any fold, in sorted order: a bad file stops the run before it begins,
-    the first bad one in that order is the one reported, and every good file still gives its warnings (the verdict
-    of the Polars engine, which reads all files at once)."""
-    frames: dict[str, pd.DataFrame] = {}
-    first_error: DataError | None = None
-    for symbol in sorted(set(config.symbols)):
-        try:
-            frames[symbol] = _read(config, symbol, clock)
-        except DataError as exc:
-            first_error = first_error or exc
-    if first_error is not None:
-        raise first_error
-    return frames
-
-
-def _asset_features(config: Config, symbol: str, clock: Timer) -> pd.DataFrame:
-    """Read and validate `symbol` and the benchmark, then compute `symbol`'s features."""
-    prices = _read(config, symbol, clock)
-    bench = prices if symbol == config.benchmark else _read(config, config.benchmark, clock)
-    with clock("features"):
-        return compute_features(prices, bench, config)
+    def features(self, config: Config, symbol: str, clock: Timer) -> pd.DataFrame:
+        """`symbol`'s features over its full history (with the benchmark's, for `corr_n`) and `member`: whether it is
+        a member on each date (methodology §8; every date without a membership file)."""
+        prices = self.prices.read(symbol)
+        bench = prices if symbol == config.benchmark else self.prices.read(config.benchmark)
+        with clock("features"):
+            features = compute_features(prices, bench, config)
+            member = True if self.membership is None else self.membership.member(symbol, features["date"])
+            return features.assign(member=member)
 
 
 def split_fold(features: pd.DataFrame, fold: Fold, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The training rows (in the window, not purged, complete) and all test rows of one asset."""
+    """The training rows (in the window, not purged, complete, members) and all test rows of one asset."""
     dates = features["date"]
     in_train = dates < fold.train_hi
     if fold.train_lo is not None:
         in_train &= dates >= fold.train_lo
     not_purged = features["label_end"] < fold.test_lo  # NaT (no label end) compares False
     complete = features[[*config.feature_names, "target"]].notna().all(axis=1)
-    train = features[in_train & not_purged & complete]
+    member = features.get("member", True)
+    train = features[in_train & not_purged & complete & member]
     test = features[(dates >= fold.test_lo) & (dates < fold.test_hi)]
     return train, test
 
@@ -93,8 +82,9 @@ def _fit_predict(
     chains: dict[str, models.Model],
     config: Config,
     clock: Timer,
-) -> tuple[dict[str, pd.DataFrame], list[pd.DataFrame]]:
-    """Fit the fold's model(s) and add `fold` and `prediction` columns to every asset's test rows.
+) -> tuple[dict[str, pd.DataFrame], list[pd.DataFrame], int]:
+    """Fit the fold's model(s) and add `fold` and `prediction` columns to every asset's test rows (a prediction only
+    for a member row with every feature); also return how many per-asset tasks had no training row.
 
     Per-asset scope: an asset without training rows gets no model in this fold (no predictions, no importance; its
     warm-start chain keeps its previous model). Unified scope: no training row at all is an error."""
@@ -106,10 +96,12 @@ def _fit_predict(
 
     predicted = {symbol: tests[symbol].assign(fold=fold.index, prediction=np.nan) for symbol in config.assets}
     importances = []
+    skipped = 0
     for chain, symbols in groups.items():
         with clock("fit"):
             train = stack_by_date({s: trains[s] for s in symbols})
             if train.empty and config.model.scope != "unified":
+                skipped += 1
                 continue
             if train.empty:
                 info = fold.info()
@@ -128,11 +120,11 @@ def _fit_predict(
         with clock("predict"):
             for symbol in symbols:
                 test = predicted[symbol]
-                complete = test[names].notna().all(axis=1)
+                complete = test[names].notna().all(axis=1) & test["member"]
                 if complete.any():
                     X_test = test.loc[complete, names].to_numpy(dtype=np.float64)
                     test.loc[complete, "prediction"] = models.predict(model, X_test)
-    return predicted, importances
+    return predicted, importances, skipped
 
 
 def _with_dates(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -144,32 +136,35 @@ def _arrow(df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
 
 
-def _features_table(config: Config, clock: Timer) -> pa.Table:
+def _features_table(config: Config, inputs: Inputs, clock: Timer) -> pa.Table:
     """symbol, date, every feature and the target for every asset's full history."""
     frames = []
     for symbol in config.assets:
-        features = _asset_features(config, symbol, clock)
+        features = inputs.features(config, symbol, clock)
         frames.append(features[["date", *config.feature_names, "target"]].assign(symbol=symbol))
     table = pd.concat(frames, ignore_index=True)
     return _arrow(_with_dates(table[["symbol", "date", *config.feature_names, "target"]], "date"))
 
 
 def _predict_folds(
-    config: Config, folds: list[Fold], clock: Timer, progress: Progress | None
-) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Every asset's test rows of the whole run with `fold` and `prediction`, and the feature importance."""
+    config: Config, inputs: Inputs, folds: list[Fold], clock: Timer, progress: Progress | None
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, int]:
+    """Every asset's test rows of the whole run with `fold`, `prediction` and `member`, the feature importance, and
+    the number of per-asset tasks without a training row."""
     chains: dict[str, models.Model] = {}
+    skipped = 0
     predicted: dict[str, list[pd.DataFrame]] = {symbol: [] for symbol in config.assets}
     importances: list[pd.DataFrame] = []
     for done, fold in enumerate(folds, start=1):
         trains, tests = {}, {}
         for symbol in config.assets:
-            features = _asset_features(config, symbol, clock)
+            features = inputs.features(config, symbol, clock)
             with clock("features"):
                 trains[symbol], tests[symbol] = split_fold(features, fold, config)
 
-        fold_predicted, fold_importances = _fit_predict(fold, trains, tests, chains, config, clock)
+        fold_predicted, fold_importances, fold_skipped = _fit_predict(fold, trains, tests, chains, config, clock)
         importances.extend(fold_importances)
+        skipped += fold_skipped
         for symbol, rows in fold_predicted.items():
             predicted[symbol].append(rows)
         if progress is not None:
@@ -179,17 +174,31 @@ def _predict_folds(
         empty = {"fold": "int64", "symbol": "object", "feature": "object", "importance": "float64"}
         importances = [pd.DataFrame({c: pd.Series(dtype=t) for c, t in empty.items()})]
     importance = pd.concat(importances, ignore_index=True)
-    return tests, importance
+    return tests, importance, skipped
+
+
+def _inputs(config: Config, clock: Timer) -> tuple[Config, Inputs, dict[str, pd.DataFrame]]:
+    """The config with `assets: "all"` resolved against the data, what the folds read, and every symbol's prices
+    (read and checked once before any fold; the membership file is checked before the data)."""
+    prices = Prices(config, clock)
+    config = resolve_assets(config, prices.every_symbol() if config.all_assets else [])
+    membership = read_membership(config.universe) if config.universe is not None else None
+    frames = prices.read_all(config.symbols)
+    if membership is not None:
+        membership.warn_without_data(prices.every_symbol(), config.data_path)
+    return config, Inputs(prices, membership), frames
 
 
 def run(config: Config, *, progress: Progress | None = None, save_features: bool = False) -> EngineResult:
-    """Run the walk-forward backtest of `config` (methodology.md) single-threaded with pandas."""
+    """Run the walk-forward backtest of `config` (methodology.md) single-threaded with pandas; the result carries
+    run.json's `universe` counts (methodology §8)."""
     clock = Timer.fromkeys(STAGES, 0.0)
-    bench = _read_every_symbol(config, clock)[config.benchmark]
+    config, inputs, frames = _inputs(config, clock)
+    bench = frames[config.benchmark]
     with clock("validate"):
         folds = make_folds(bench["date"], config)
 
-    tests, importance = _predict_folds(config, folds, clock, progress)
+    tests, importance, skipped = _predict_folds(config, inputs, folds, clock, progress)
 
     with clock("backtest"):
         rows = book(tests, config)
@@ -209,11 +218,12 @@ def run(config: Config, *, progress: Progress | None = None, save_features: bool
         "returns": _arrow(_with_dates(returns[["fold", "date", "series", "position", "return", "equity"]], "date")),
         "feature_importance": _arrow(importance),
     }
-    feature_table = _features_table(config, clock) if save_features else None
+    feature_table = _features_table(config, inputs, clock) if save_features else None
     return EngineResult(
         tables=tables,
         metrics=summary,
         folds=[fold.info() for fold in folds],
         timings=dict(clock),
         features=feature_table,
+        universe=universe_counts(config, frames, tests, skipped),
     )

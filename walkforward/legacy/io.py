@@ -22,6 +22,10 @@ from walkforward.errors import DataError, did_you_mean
 from walkforward.legacy.checks import COLUMNS, columns_of, validate
 
 NEEDS = "the CSV needs date,open,high,low,close,volume"
+LONG_NEEDS = (
+    "a long-format file needs symbol,date,open,high,low,close,volume "
+    "(per-symbol CSVs without a symbol column go in a folder, passed as the data path)"
+)
 __all__ = ["csv_path", "load_prices", "read_csv", "validate"]
 
 
@@ -52,12 +56,12 @@ def csv_path(data_dir: str | os.PathLike[str], symbol: str) -> Path:
     return path
 
 
-def _normalise(name: str) -> str:
+def normalise(name: str) -> str:
     """`'Adj Close'` -> `'adj_close'`, `' Date'` -> `'date'`."""
     return "_".join(name.strip().lstrip("\ufeff").lower().split())
 
 
-def _header(path: Path) -> list[str]:
+def _header(path: Path, needs: str) -> list[str]:
     """The normalised names of the header's columns (an unnamed one gets a placeholder, `_unnamed_<i>`)."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -65,11 +69,11 @@ def _header(path: Path) -> list[str]:
     except UnicodeDecodeError:
         raise DataError(f"{path}: is not UTF-8 text; save it as a UTF-8 CSV") from None
     if not first.strip():
-        raise DataError(f"{path}: the file is empty; {NEEDS} and one row per day")
+        raise DataError(f"{path}: the file is empty; {needs} and one row per day")
     cells = next(csv.reader([first]))
     names: list[str] = []
     for i, cell in enumerate(cells):
-        name = _normalise(cell)
+        name = normalise(cell)
         if name and name in names:
             earlier = cells[names.index(name)]
             raise DataError(f"{path}: columns {earlier!r} and {cell!r} both mean {name!r}; keep one")
@@ -77,23 +81,24 @@ def _header(path: Path) -> list[str]:
     return names
 
 
-def _require(path: Path, names: list[str], columns: tuple[str, ...]) -> None:
+def require_columns(path: Path, names: list[str], columns: tuple[str, ...], needs: str) -> None:
     """A DataError for the first of `columns` that the header lacks, suggesting a close misspelling."""
     shown = [n for n in names if not n.startswith("_unnamed_")]
     for col in columns:
         if col in names:
             continue
-        unknown = [n for n in shown if n not in (*COLUMNS, "adj_close")]
+        unknown = [n for n in shown if n not in (*columns, *COLUMNS, "adj_close")]
         typo = difflib.get_close_matches(col, unknown, n=1, cutoff=0.6)
         if typo:
             fix = f"rename column {typo[0]!r} to {col!r}"
         else:
-            fix = NEEDS if col != "adj_close" else "price_column 'adj_close' needs it"
+            fix = needs if col != "adj_close" else "price_column 'adj_close' needs it"
         raise DataError(f"{path}: missing column {col!r} (found: {', '.join(shown)}); {fix}")
 
 
-def read_csv(path: str | os.PathLike[str], *, price_column: str = "close") -> pd.DataFrame:
-    """The cells of the columns `validate` checks, with the file line of each row (`line`).
+def read_csv(path: str | os.PathLike[str], *, price_column: str = "close", long: bool = False) -> pd.DataFrame:
+    """The cells of the columns `validate` checks, with the file line of each row (`line`); `long`: a long-format
+    file, whose `symbol` column comes first (read as text).
 
     Columns may come in any order and capitalisation; the Yahoo layout (`Adj Close`) is accepted. A line ends at
     `\\n` (a `\\r` before it is trimmed with the cell); every line after the header is a row, blank ones too. The
@@ -101,11 +106,12 @@ def read_csv(path: str | os.PathLike[str], *, price_column: str = "close") -> pd
     columns are float64 (the value the text reads as, parsed by pandas' C parser rather than cell by cell).
     """
     path = Path(path)
-    columns = columns_of(price_column)
+    columns = ("symbol", *columns_of(price_column)) if long else columns_of(price_column)
+    needs = LONG_NEEDS if long else NEEDS
     if not path.is_file():
         raise DataError(f"{path}: file not found; create it or check the path")
-    names = _header(path)
-    _require(path, names, columns)
+    names = _header(path, needs)
+    require_columns(path, names, columns, needs)
     data = path.read_bytes()
     if (numbers := _read_numbers(data, names, columns)) is not None:
         return numbers
@@ -127,10 +133,10 @@ def read_csv(path: str | os.PathLike[str], *, price_column: str = "close") -> pd
             )
     except (ValueError, pd.errors.ParserWarning) as exc:  # a ParserError, bytes that are not UTF-8
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{path}: cannot be read as CSV ({reason}); {NEEDS}") from None
+        raise DataError(f"{path}: cannot be read as CSV ({reason}); {needs}") from None
     if cells.shape[1] != len(names):  # the header ends at a lone \r: this parser sees one long line
         reason = f"the header has {len(names)} fields, the file {cells.shape[1]} per line"
-        raise DataError(f"{path}: cannot be read as CSV ({reason}); {NEEDS}")
+        raise DataError(f"{path}: cannot be read as CSV ({reason}); {needs}")
     rows = cells.iloc[1:].set_axis(names, axis="columns")[list(columns)]
     return rows.assign(line=np.arange(2, len(rows) + 2)).reset_index(drop=True)
 
@@ -147,7 +153,8 @@ def _read_numbers(data: bytes, names: list[str], columns: tuple[str, ...]) -> pd
     header = data.split(b"\n", 1)[0]
     if b'"' in data or b"\r" in header[:-1]:
         return None
-    nums = [c for c in columns if c != "date"]
+    nums = [c for c in columns if c not in ("date", "symbol")]
+    types = dict.fromkeys(nums, "float64") | ({"symbol": str} if "symbol" in columns else {})
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a row longer than the header is a ParserWarning
@@ -156,7 +163,7 @@ def _read_numbers(data: bytes, names: list[str], columns: tuple[str, ...]) -> pd
                 header=None,
                 skiprows=1,
                 names=names,
-                dtype=dict.fromkeys(nums, "float64"),  # the dates' type is inferred: text, unless it is not
+                dtype=types,  # the dates' type is inferred: text, unless it is not
                 keep_default_na=False,
                 skip_blank_lines=False,
                 index_col=False,
