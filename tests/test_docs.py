@@ -134,3 +134,22 @@ def test_ci_runs_the_quick_start_test_command():
     ]
     assert install, "CI installs the package with the Quick start's [test] extras"
     assert install[0] < lines.index("python -m pytest")
+
+
+def test_the_quick_start_table_is_what_the_default_run_prints(tmp_path):
+    """README's Quick start shows the default run's summary: every value there is the default run's, formatted as
+    `wf run` formats it (the bundled data is copied, so the store is built outside the repository)."""
+    import json
+    import shutil
+
+    from walkforward.config import load_config
+    from walkforward.report.formats import format_metric
+    from walkforward.runner import execute
+
+    shutil.copytree(ROOT / "data", tmp_path / "data", ignore=shutil.ignore_patterns(".wf"))
+    execute(load_config(None, data_path=str(tmp_path / "data"), output_dir=str(tmp_path / "out")))
+    overall = json.loads((tmp_path / "out" / "metrics.json").read_text())["overall"]
+    shown = dict(re.findall(r"│ ([^│]+?) +│ +([^│]+?) │", section(README, "Quick start")))
+    assert len(shown) == len(SUMMARY)
+    for key, label, pattern in SUMMARY:
+        assert shown[label] == format_metric(overall[key], pattern), label
