@@ -1,9 +1,9 @@
 """`wf bench`: every case in its own process, a determinism gate, a JSON report, tables and a PNG.
 
 A case is (workload, engine, workers, repeat). The legacy engine (single-threaded) runs once per workload and
-repeat; the Polars engine once per worker count and repeat. The gate compares the first repeat's outputs: every
-Polars run against the legacy run of the workload (trades exactly; predictions, returns, metrics within 1e-9) and
-every worker count against the first (bitwise).
+repeat, unless left out (`legacy=False`: it takes many minutes on xl); the Polars engine once per worker count and
+repeat. The gate compares the first repeat's outputs: every Polars run against the legacy run of the workload
+(trades exactly; predictions, returns, metrics within 1e-9) and every worker count against the first (bitwise).
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ class BenchResult:
         return all(g["ok"] for g in self.gate)
 
 
-def plan(workloads: list[str], workers: list[int], executor: str = "threads") -> list[Case]:
-    """Per workload: legacy, then the Polars engine per worker count on the thread pool and, for another
-    executor, on that executor too (its overhead is measured against the thread pool)."""
+def plan(workloads: list[str], workers: list[int], executor: str = "threads", legacy: bool = True) -> list[Case]:
+    """Per workload: legacy (unless left out), then the Polars engine per worker count on the thread pool and, for
+    another executor, on that executor too (its overhead is measured against the thread pool)."""
     unknown = [w for w in workloads if w not in WORKLOADS]
     if unknown:
         raise WalkforwardError(f"unknown workload {unknown[0]!r}; choose from {', '.join(WORKLOADS)}")
@@ -69,7 +69,8 @@ def plan(workloads: list[str], workers: list[int], executor: str = "threads") ->
         raise WalkforwardError(f"--executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
     cases = []
     for w in workloads:
-        cases.append(Case(w, "legacy", 1))
+        if legacy:
+            cases.append(Case(w, "legacy", 1))
         for ex in dict.fromkeys(("threads", executor)):
             cases += [Case(w, "polars", n, ex) for n in workers]
     return cases
@@ -79,7 +80,7 @@ def run_case(case: Case, out_dir: Path, extra: dict[str, Any] | None = None) -> 
     """Run one case in a fresh interpreter; return what bench.case measured plus the process wall time."""
     workload = WORKLOADS[case.workload]
     overrides = {
-        **workload.overrides(),
+        **workload.overrides(case.engine),
         "engine": case.engine,
         "n_jobs": case.workers,
         "output_dir": str(out_dir),
@@ -113,12 +114,13 @@ def run_bench(
     scheduler: str | None = None,
     keep_dir: Path | None = None,
     on_case: Callable[[Case, int], None] | None = None,
+    legacy: bool = True,
 ) -> BenchResult:
     """Run every case `repeat` times; `scheduler` (a Dask scheduler's address) goes to the `dask` cases, which
-    otherwise start a LocalCluster of `workers` processes each."""
-    cases = plan(workloads, workers, executor)
+    otherwise start a LocalCluster of `workers` processes each. `legacy=False` leaves the legacy engine out."""
+    cases = plan(workloads, workers, executor, legacy)
     for w in workloads:
-        ensure_dataset(WORKLOADS[w])
+        ensure_dataset(WORKLOADS[w], legacy=legacy)
     root = Path(tempfile.mkdtemp(prefix="wf-bench-")) if keep_dir is None else keep_dir
     samples: dict[Case, list[dict[str, Any]]] = {c: [] for c in cases}
     outputs: dict[Case, Path] = {}
@@ -244,9 +246,9 @@ def executor_overhead(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def determinism_gate(cases: list[Case], outputs: dict[Case, Path]) -> list[dict[str, Any]]:
     gate = []
     for workload in dict.fromkeys(c.workload for c in cases):
-        legacy = next(c for c in cases if c.workload == workload and c.engine == "legacy")
+        legacy = next((c for c in cases if c.workload == workload and c.engine == "legacy"), None)
         fast = [c for c in cases if c.workload == workload and c.engine != "legacy"]
-        for case in fast:
+        for case in fast if legacy is not None else ():
             cmp = compare_runs(outputs[legacy], outputs[case], TOLERANCE)
             gate.append(_gate_row(workload, f"{case.label} vs legacy", cmp))
         for case in fast[1:]:

@@ -32,19 +32,23 @@ def plot(cases: list[dict[str, Any]], path: Path) -> Path:
     ax1 = fig.add_subplot(grid[0, 0])
 
     executors = list(dict.fromkeys(c["executor"] for c in cases if c["engine"] != "legacy"))
+    plotted = False
     for w in workloads:
         for ex in executors:
             rows = [c for c in cases if c["workload"] == w and c["engine"] != "legacy" and c["executor"] == ex]
+            rows = [c for c in rows if c["speedup_vs_legacy"] is not None]  # a bench without the legacy engine
             rows.sort(key=lambda c: c["workers"])
             label = w if len(executors) == 1 else f"{w} ({ex})"
             if rows:
                 ax1.plot([c["workers"] for c in rows], [c["speedup_vs_legacy"] for c in rows], marker="o", label=label)
+                plotted = True
     ax1.axhline(1.0, color="grey", lw=0.8, ls="--")
     ax1.set_xscale("log", base=2)
     ax1.set_xlabel("workers (--n-jobs)")
     ax1.set_ylabel("speedup vs legacy engine (process wall time)")
     ax1.set_title("Polars engine speedup")
-    ax1.legend(title="workload")
+    if plotted:
+        ax1.legend(title="workload")
     ax1.grid(alpha=0.3)
 
     for k, w in enumerate(workloads):  # one panel per workload: a wide legacy run must not flatten the others

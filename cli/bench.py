@@ -79,7 +79,7 @@ def overhead_table(rows: list[dict[str, Any]]) -> Table:
 def bench(
     workers: Annotated[str, typer.Option(help="Worker counts for the Polars engine, comma-separated.")] = "1,2,4,8",
     workloads: Annotated[
-        str, typer.Option(help="small, medium, large, wide (comma-separated).")
+        str, typer.Option(help="small, medium, large, wide, xl, xl1000 (comma-separated).")
     ] = "small,medium,large",
     repeat: Annotated[int, typer.Option(min=1, help="Repeats per case; medians are reported.")] = 3,
     output: Annotated[Path, typer.Option(help="JSON report; a PNG is written next to it.")] = Path(
@@ -92,6 +92,9 @@ def bench(
     scheduler: Annotated[
         str | None, typer.Option(metavar="ADDRESS", help="Dask scheduler for the dask cases (default: a LocalCluster).")
     ] = None,
+    legacy: Annotated[
+        bool, typer.Option("--legacy/--no-legacy", help="Also run the legacy engine (minutes on xl) and gate on it.")
+    ] = True,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
@@ -101,7 +104,7 @@ def bench(
 
     names = [w.strip() for w in workloads.split(",") if w.strip()]
     counts = _ints(workers, "--workers")
-    total = len(plan(names, counts, executor)) * repeat
+    total = len(plan(names, counts, executor, legacy)) * repeat
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not progress) as bar:
         task = bar.add_task("bench", total=total)
@@ -112,7 +115,14 @@ def bench(
             seen[0] += 1
 
         result = run_bench(
-            names, counts, repeat, executor=executor, scheduler=scheduler, keep_dir=keep_runs, on_case=on_case
+            names,
+            counts,
+            repeat,
+            executor=executor,
+            scheduler=scheduler,
+            keep_dir=keep_runs,
+            on_case=on_case,
+            legacy=legacy,
         )
         bar.update(task, completed=total, description="done")
     for name in names:
@@ -133,6 +143,7 @@ def bench(
             str(output),
             *(["--executor", executor] if executor != "threads" else []),
             *(["--scheduler", scheduler] if scheduler else []),
+            *([] if legacy else ["--no-legacy"]),
         ]
     )
     write_report(result, output, command)

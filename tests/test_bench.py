@@ -1,7 +1,9 @@
-"""`wf bench` smoke test on the small workload (each case in its own process) and its determinism gate."""
+"""`wf bench` smoke test on the small workload (each case in its own process) and its determinism gate; the xl
+workloads' definitions, checked without running them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 
@@ -10,8 +12,14 @@ import pytest
 from typer.testing import CliRunner
 
 import walkforward
-from bench.harness import Case, determinism_gate
+from bench import workloads
+from bench.harness import Case, determinism_gate, plan
+from bench.workloads import WORKLOADS, Workload, ensure_dataset
 from cli.main import app
+from walkforward.config import Config
+from walkforward.data.calendar import calendar_days, session_mask
+from walkforward.data.universe import UniverseSpec, symbol_names
+from walkforward.folds import WalkForwardSplit
 
 CASE_KEYS = {
     "workload", "engine", "executor", "workers", "label", "wall_seconds", "run_seconds", "startup_seconds",
@@ -74,3 +82,58 @@ def test_python_bench_api_returns_the_report():
     report = walkforward.bench(workloads=("small",), workers=(1,), repeat=1)
     assert report["determinism_gate"]["ok"]
     assert [c["label"] for c in report["cases"]] == ["legacy", "polars x1"]
+
+
+# --- the xl workloads, defined and planned without running them ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "n_assets"), [("xl", 500), ("xl1000", 1000)])
+def test_xl_workloads_list_their_universe_and_have_40_folds_of_history(name, n_assets):
+    workload = WORKLOADS[name]
+    assert workload.symbols == tuple(symbol_names(n_assets)) and workload.benchmark == "SPX"
+    assert workload.universe == UniverseSpec(n_symbols=n_assets, start="2004-01-01", end="2024-12-31", seed=42)
+    polars, legacy = workload.overrides("polars"), workload.overrides("legacy")
+    assert polars["data_path"] == str(workload.data_dir / "prices.parquet")
+    assert legacy["data_path"] == str(workload.data_dir / "csv")
+    assert polars["assets"] == list(workload.symbols) and polars["benchmark"] == "SPX"
+    config = Config.from_dict({**polars, "output_dir": "unused"})  # a valid config: the universe's symbols listed
+    assert config.fold_length == 252 and config.step_size == 126 and config.model.kind == "lightgbm"
+    # the universe's calendar (every NYSE session) has the first fold's 252 training sessions before 2005
+    calendar = calendar_days(dt.date(2004, 1, 1), dt.date(2024, 12, 31))
+    calendar = calendar[session_mask(calendar)]
+    folds = WalkForwardSplit(252, step_size=126).folds(calendar, config.start_date, config.end_date)
+    assert len(folds) == workload.expected_folds == 40
+    assert str(folds[0].train_start).startswith("2004-01") and str(folds[-1].test_end) == "2024-12-31"
+
+
+def test_bench_plans_without_the_legacy_engine_and_gates_worker_counts_only(tmp_path):
+    cases = plan(["xl", "xl1000"], [1, 2], legacy=False)
+    assert [(c.workload, c.label) for c in cases] == [
+        ("xl", "polars x1"), ("xl", "polars x2"), ("xl1000", "polars x1"), ("xl1000", "polars x2"),
+    ]  # fmt: skip
+    assert [c.label for c in plan(["xl"], [2])] == ["legacy", "polars x2"]
+    runs = {c: tmp_path / c.label for c in cases[:2]}
+    for path in runs.values():  # two identical runs
+        path.mkdir()
+        for table in ("predictions", "trades", "returns", "feature_importance"):
+            pl.DataFrame({"x": [1.0]}).write_parquet(path / f"{table}.parquet")
+        (path / "metrics.json").write_text("{}")
+    gate = determinism_gate(cases[:2], runs)
+    assert [g["check"] for g in gate] == ["polars x2 vs polars x1 (bitwise)"] and gate[0]["ok"]
+
+
+def test_a_universe_workload_is_generated_once_with_csvs_for_the_legacy_engine(tmp_path, monkeypatch):
+    monkeypatch.setattr(workloads, "CACHE", tmp_path)
+    spec = UniverseSpec(n_symbols=3, start="2023-01-01", end="2023-03-31", seed=1)
+    tiny = Workload("tiny", "2023-03-01", "2023-03-31", tuple(symbol_names(3)), 1, "SPX", spec)
+    path = ensure_dataset(tiny)
+    assert path == tmp_path / "universe-3" / "prices.parquet" and path.exists()
+    assert not (tmp_path / "universe-3" / "csv").exists()  # written only for a legacy case
+    stamp = path.stat().st_mtime_ns
+    assert ensure_dataset(tiny, legacy=True) == path and path.stat().st_mtime_ns == stamp  # not generated again
+    csvs = tiny.data_path("legacy")
+    assert sorted(p.name for p in csvs.glob("*.csv")) == ["S0001.csv", "S0002.csv", "S0003.csv", "SPX.csv"]
+    long = pl.read_parquet(path)
+    spx = pl.read_csv(csvs / "SPX.csv", try_parse_dates=True)
+    assert spx.columns == ["date", "open", "high", "low", "close", "volume"]
+    assert spx.equals(long.filter(pl.col("symbol") == "SPX").drop("symbol"))  # the same values, read back exactly

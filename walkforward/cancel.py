@@ -8,10 +8,11 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 EXIT_CANCELLED = 130
+_ON_ABORT: list[Callable[[], None]] = []  # cleanups an abort runs before exiting (temporary files of worker pools)
 
 
 class Cancelled(Exception):
@@ -63,12 +64,24 @@ class Cancellation:
                 signal.signal(s, handler)
 
 
+def on_abort(cleanup: Callable[[], None]) -> None:
+    """Have `abort` call `cleanup()` (quick, never waiting on workers) before it exits."""
+    _ON_ABORT.append(cleanup)
+
+
+def forget_on_abort(cleanup: Callable[[], None]) -> None:
+    if cleanup in _ON_ABORT:
+        _ON_ABORT.remove(cleanup)
+
+
 def abort() -> None:
-    """Leave now: refuse new writes, wait (bounded) for those in flight, exit 130 without running cleanups
-    that could wait on worker threads."""
+    """Leave now: refuse new writes, wait (bounded) for those in flight, remove what `on_abort` registered, exit 130
+    without running cleanups that could wait on worker threads."""
     from walkforward import outputs
 
     outputs.refuse_writes(wait_seconds=5.0)
+    for cleanup in list(_ON_ABORT):
+        cleanup()
     sys.stderr.write("aborted; no partial files were left. Finished folds can be resumed with --resume\n")
     sys.stderr.flush()
     os._exit(EXIT_CANCELLED)

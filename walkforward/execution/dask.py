@@ -7,11 +7,15 @@
 - With one (`tcp://HOST:8786`), the run connects as a client and uses every worker thread the cluster has
   (`n_jobs` does not apply), waiting up to `WORKER_WAIT_SECONDS` for a first worker.
 
-The job (feature matrix, folds) is scattered to every worker once (`broadcast=True`); each link is a task on the
-scattered job, retried up to `RETRIES` times if it raises. A worker that dies (killed, out of memory) costs its
-running link only: the scheduler runs it again on another worker — up to `distributed.scheduler.allowed-failures`
-times (default 3), and a previous model lost with the worker is recomputed from its own link. Every rerun
-computes the same result: seeds depend on the task only.
+A worker gets only the rows of the feature matrix that its links read: each link is a task carrying the fold job cut
+to its task (`FoldJob.for_task`: the fold's training and test windows, and for one asset's model that asset's rows
+of them), so a worker holds the cuts of the links it is running, never the whole matrix. The cut travels inside the
+task (the scheduler keeps it until the link has finished), not scattered: a scattered cut's only copy would die with
+its worker, while a task can be rerun. A job that cannot be cut is scattered to every worker once
+(`broadcast=True`). Each link is retried up to `RETRIES` times if it raises. A worker that dies (killed, out of
+memory) costs its running link only: the scheduler runs it again on another worker — up to
+`distributed.scheduler.allowed-failures` times (default 3), and a previous model lost with the worker is recomputed
+from its own link. Every rerun computes the same result: seeds depend on the task only.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import signal
 import threading
 import time
 import uuid
+import warnings
 from typing import Any
 
 import dask
@@ -90,13 +95,15 @@ class DaskPool:
                 self.environ.restore()
                 self.client = Client(self.cluster, set_as_default=False)
                 self.client.register_plugin(IgnoreSigint())
-                # the Active Memory Manager would drop the job's broadcast copies down to one (no task needs them
-                # between links); this cluster is ours, so every worker keeps its copy
+                # the Active Memory Manager would drop a broadcast job's copies (a job that cannot be cut) down to
+                # one (no task needs them between links); this cluster is ours, so every worker keeps its copy
                 self.client.amm.stop()
             else:
                 self.client = _connect(scheduler)
             self.run = uuid.uuid4().hex[:8]
-            self.job = self.client.scatter(job, broadcast=True, hash=False)
+            # a job that can be cut goes out one task's rows at a time; any other is scattered to every worker
+            self.cut = getattr(job, "for_task", None)
+            self.job = job if self.cut is not None else self.client.scatter(job, broadcast=True, hash=False)
         except BaseException:
             self.close(wait=False)
             raise
@@ -113,7 +120,11 @@ class DaskPool:
     def submit(self, task: Any, carry: Any, keep_model: bool) -> tuple[Future, Future]:
         """A link's future; when its chain continues, the future of its result alone (the model stays put)."""
         key = f"wf-{self.run}-{'-'.join(map(str, task)) if isinstance(task, tuple) else task}"
-        fut = self.client.submit(run_link, self.job, task, carry, keep_model, key=key, retries=RETRIES)
+        job = self.job if self.cut is None else self.cut(task)
+        with warnings.catch_warnings():
+            # a fold's cut is sent once, with its task, on purpose (see the module docstring): not a graph to fix
+            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+            fut = self.client.submit(run_link, job, task, carry, keep_model, key=key, retries=RETRIES)
         if not keep_model:
             return fut, fut
         return self.client.submit(_result_only, fut, key=f"{key}-result", retries=RETRIES), fut

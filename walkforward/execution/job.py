@@ -2,12 +2,14 @@
 
 `FoldJob(task, previous)` fits one (fold, symbol) model on its training slice of the feature matrix (purged,
 incomplete and non-member rows masked) and predicts the fold's test slice (its member rows: methodology §8).
+`job.for_task(task)` is the same job holding only the rows that task reads, for a worker that should not receive the
+whole matrix (Dask).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -34,6 +36,7 @@ class FoldJob:
     estimator: str | None  # import path for kind "sklearn"
     seed: int
     keep_models: bool  # warm start: results carry the model's state, for checkpoints
+    row_index: np.ndarray | None = None  # a cut job's (`for_task`): each matrix row's index in the whole matrix
 
     def _rows(self, symbol: str, lo: int, hi: int) -> np.ndarray:
         keep = self.traded[lo:hi] & self.member[lo:hi]
@@ -63,8 +66,9 @@ class FoldJob:
         t1 = time.perf_counter()
         pred = kind.predict(model, m.X[c:d][test])
         t2 = time.perf_counter()
+        rows = np.flatnonzero(test) + c
         result = TaskResult(
-            rows=np.flatnonzero(test) + c,
+            rows=rows if self.row_index is None else self.row_index[rows],
             prediction=pred,
             importance=kind.importance(model, m.X.shape[1]),
             fit_seconds=t1 - t0,
@@ -72,6 +76,29 @@ class FoldJob:
             cpu_seconds=time.thread_time() - cpu0,
         )
         return model, (result, kind.dump(model) if self.keep_models else None)
+
+    def for_task(self, task: tuple[int, str]) -> FoldJob:
+        """This job cut to the rows `task` reads, in the same order: its fold's training and test windows and, for one
+        asset's model, that asset's rows of them. The cut job runs `task` (and only it) to the same result, its rows
+        mapped back to the whole matrix's."""
+        f, symbol = task
+        (a, b), (c, d) = self.offsets.train[f], self.offsets.test[f]
+        lo, hi = int(min(a, c)), int(max(b, d))
+        rows = np.arange(lo, hi)
+        if symbol != UNIFIED_SYMBOL:
+            rows = rows[self.matrix.symbol[lo:hi] == self.matrix.symbols.index(symbol)]
+        take = slice(lo, hi) if symbol == UNIFIED_SYMBOL else rows  # one window: views, pickled as their rows only
+        at = lambda offsets: np.searchsorted(rows, offsets, side="left").astype(np.int64)  # noqa: E731
+        offsets = replace(self.offsets, train=at(self.offsets.train), test=at(self.offsets.test))
+        index = rows if self.row_index is None else self.row_index[rows]
+        return replace(
+            self,
+            matrix=self.matrix.take(take),
+            offsets=offsets,
+            traded=self.traded[take],
+            member=self.member[take],
+            row_index=index,
+        )
 
     def _without_model(self, f: int, symbol: str, previous: Any) -> tuple[Any, tuple[TaskResult, bytes | None]]:
         """No complete, unpurged training row (methodology §3). Per asset: no model in this fold, so no prediction and

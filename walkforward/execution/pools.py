@@ -13,6 +13,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from typing import Any, Protocol
 
 from walkforward.execution.link import Job, run_link
+from walkforward.execution.mapped import SpillFolder, spill, unspill
 
 
 class Pool(Protocol):
@@ -54,10 +55,18 @@ class _InlinePool(_LocalPool):
 
 
 class _ExecutorPool(_LocalPool):
-    """A `concurrent.futures` pool of `n_jobs` workers running `fn(*args, task, carry, keep_model)`."""
+    """A `concurrent.futures` pool of `n_jobs` workers running `fn(*args, task, carry, keep_model)`; `on_close` runs
+    after the pool has shut down."""
 
-    def __init__(self, pool: Executor, n_jobs: int, fn: Callable[..., tuple[Any, Any]], *args: Any):
-        self.pool, self.n_jobs, self.fn, self.args = pool, n_jobs, fn, args
+    def __init__(
+        self,
+        pool: Executor,
+        n_jobs: int,
+        fn: Callable[..., tuple[Any, Any]],
+        *args: Any,
+        on_close: Callable[[], None] | None = None,
+    ):
+        self.pool, self.n_jobs, self.fn, self.args, self.on_close = pool, n_jobs, fn, args, on_close
 
     def capacity(self) -> int:
         return self.n_jobs
@@ -66,7 +75,11 @@ class _ExecutorPool(_LocalPool):
         return self.pool.submit(self.fn, *self.args, task, carry, keep_model), None
 
     def close(self, wait: bool) -> None:
-        self.pool.shutdown(wait=wait, cancel_futures=True)
+        try:
+            self.pool.shutdown(wait=wait, cancel_futures=True)
+        finally:
+            if self.on_close is not None:
+                self.on_close()
 
 
 # the job of a process-pool worker, set once by the pool's initializer
@@ -74,11 +87,11 @@ _WORKER_JOB: Job | None = None
 
 
 def _init_process_worker(job: Job) -> None:
-    """A process-pool worker's initializer: keep the job; leave Ctrl-C to the parent, which stops scheduling and
-    waits for the running folds."""
+    """A process-pool worker's initializer: keep the job, its spilled arrays mapped from their files; leave Ctrl-C
+    to the parent, which stops scheduling and waits for the running folds."""
     global _WORKER_JOB
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER_JOB = job
+    _WORKER_JOB = unspill(job)
 
 
 def _run_link_in_process(task: Any, carry: Any, keep_model: bool) -> tuple[Any, Any]:
@@ -94,7 +107,15 @@ def open_threads(job: Job, *, n_jobs: int, n_chains: int, scheduler: str | None 
 
 
 def open_processes(job: Job, *, n_jobs: int, n_chains: int, scheduler: str | None = None) -> Pool:  # noqa: ARG001
-    """A spawn-started process pool; the job is pickled once per worker, through the initializer."""
+    """A spawn-started process pool. The job's large arrays (the feature matrix) are written once to a temporary
+    folder and every worker maps them read-only (mapped.py); the rest of the job is pickled once per worker,
+    through the initializer. The folder is removed when the pool closes."""
     spawn = multiprocessing.get_context("spawn")  # not fork: no copy of this process's threads and locks
-    pool = ProcessPoolExecutor(n_jobs, mp_context=spawn, initializer=_init_process_worker, initargs=(job,))
-    return _ExecutorPool(pool, n_jobs, _run_link_in_process)
+    folder = SpillFolder()
+    try:
+        light = spill(job, folder.path)
+        pool = ProcessPoolExecutor(n_jobs, mp_context=spawn, initializer=_init_process_worker, initargs=(light,))
+    except BaseException:
+        folder.remove()
+        raise
+    return _ExecutorPool(pool, n_jobs, _run_link_in_process, on_close=folder.remove)

@@ -13,8 +13,9 @@ and the fold code (`job`) is the same for all:
 - `threads` (default): a thread pool in this process, sharing the feature matrix. LightGBM and scikit-learn
   release the GIL while they fit, so threads scale without copying anything. A warm-start chain's model stays in
   memory. With one worker (or one chain) the links run in the calling thread.
-- `processes`: a `ProcessPoolExecutor` started with `spawn`. The job (feature matrix and folds) is pickled once
-  per worker, through the pool's initializer; a link sends its task and, in a warm-start chain, the previous model,
+- `processes`: a `ProcessPoolExecutor` started with `spawn`. The job's arrays (the feature matrix) are written
+  once to a temporary folder and mapped read-only by every worker (mapped.py), the rest of the job pickled once per
+  worker through the pool's initializer; a link sends its task and, in a warm-start chain, the previous model,
   and gets back the task's result and the model (pickled: LightGBM's exact text format, the forest's arrays).
 - `dask`: a Dask cluster (walkforward/execution/dask.py): the job is scattered to every worker once; a link's
   previous model is the previous link's future, so it stays on the cluster (usually on the same worker) and only

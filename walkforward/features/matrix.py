@@ -6,7 +6,7 @@ folds are offsets into one matrix, never copies of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import polars as pl
@@ -43,3 +43,8 @@ class Matrix:
             symbols=symbols,
             complete=~np.isnan(X).any(axis=1),
         )
+
+    def take(self, rows: slice | np.ndarray) -> Matrix:
+        """The rows `rows` (a slice: views; indices: copies), in their order; `symbols` unchanged, so codes keep
+        their meaning."""
+        return replace(self, **{f.name: getattr(self, f.name)[rows] for f in fields(self) if f.name != "symbols"})

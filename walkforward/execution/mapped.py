@@ -1,0 +1,74 @@
+"""A job's large arrays handed to local worker processes as memory-mapped `.npy` files, not as pickled copies.
+
+`spill(job, folder)` writes every numpy array of at least `MIN_BYTES` found in the job (a dataclass, searched
+through its dataclass fields: the fold job's feature matrix, its `traded` mask) to `folder` once, and returns the job
+with `OnDisk` placeholders in their place: a few hundred bytes to pickle. A worker calls `unspill(job)`, which maps
+each file read-only (`np.load(..., mmap_mode="r")`): every worker reads the same pages of the operating system's file
+cache, so the matrix is in memory once for all the workers, whatever their number, beside the parent's own copy.
+
+The arrays come back with the same dtype, shape and values, so the fits are bitwise those of the thread pool. The
+folder is made by `SpillFolder` under the temporary directory (`TMPDIR`, else /tmp: a disk, or a tmpfs that holds it
+in memory) and removed when the pool closes, on errors and cancellation too; an abort (a second Ctrl-C) removes it
+before exiting.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from walkforward import cancel
+
+MIN_BYTES = 1 << 16  # smaller arrays travel in the pickle
+PREFIX = "wf-matrix-"
+
+
+@dataclass(frozen=True)
+class OnDisk:
+    """Where a spilled array is: a `.npy` file to map read-only."""
+
+    path: str
+
+    def load(self) -> np.ndarray:
+        # a plain ndarray view of the memmap (the map stays open through its base): numpy functions and LightGBM
+        # see an ndarray, as they do under the thread pool
+        return np.asarray(np.load(self.path, mmap_mode="r", allow_pickle=False))
+
+
+def spill(value: Any, folder: Path, name: str = "job") -> Any:
+    """`value` with each large array under it saved to `folder/<field path>.npy` and replaced by an `OnDisk`."""
+    if isinstance(value, np.ndarray) and value.nbytes >= MIN_BYTES and not value.dtype.hasobject:
+        path = folder / f"{name}.npy"
+        np.save(path, value, allow_pickle=False)
+        return OnDisk(str(path))
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: spill(getattr(value, f.name), folder, f"{name}.{f.name}") for f in fields(value) if f.init}
+        return replace(value, **changes)
+    return value
+
+
+def unspill(value: Any) -> Any:
+    """The inverse of `spill`: each `OnDisk` mapped back as a read-only array."""
+    if isinstance(value, OnDisk):
+        return value.load()
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: unspill(getattr(value, f.name)) for f in fields(value) if f.init})
+    return value
+
+
+class SpillFolder:
+    """A temporary folder for a pool's spilled arrays, removed by `remove()` (again is harmless) or, failing that,
+    by an abort of the run."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix=PREFIX))
+        cancel.on_abort(self.remove)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        cancel.forget_on_abort(self.remove)
