@@ -1,17 +1,25 @@
 """The `threshold` portfolio kind (methodology §4.1): the signal is +1 above `long_threshold`, -1 below
-`-short_threshold` (when `allow_short`), else 0; 0 without a prediction."""
+`-short_threshold` (when `allow_short`), else 0; 0 without a prediction.
+
+It reads the strategy section by its fields only (no import of the config, which validates against this registry).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from walkforward.config import Strategy
+
+class ThresholdRule(Protocol):
+    """The fields of `walkforward.config.Strategy` this kind reads."""
+
+    long_threshold: float
+    short_threshold: float
+    allow_short: bool
 
 
-def signals(prediction: np.ndarray, strategy: Strategy) -> np.ndarray:
+def signals(prediction: np.ndarray, strategy: ThresholdRule) -> np.ndarray:
     """+1 / -1 / 0 from the prediction (int8); a missing prediction (NaN) compares False: 0."""
     long = prediction > strategy.long_threshold
     short = (prediction < -strategy.short_threshold) & strategy.allow_short
