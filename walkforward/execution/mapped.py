@@ -9,7 +9,7 @@ cache, so the matrix is in memory once for all the workers, whatever their numbe
 The arrays come back with the same dtype, shape and values, so the fits are bitwise those of the thread pool. The
 folder is made by `SpillFolder` under the temporary directory (`TMPDIR`, else /tmp: a disk, or a tmpfs that holds it
 in memory) and removed when the pool closes, on errors and cancellation too; an abort (a second Ctrl-C) removes it
-before exiting.
+before exiting. Only a killed `wf` process (SIGKILL, out of memory) leaves it behind, as `wf-matrix-*` there.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ and the fold code (`job`) is the same for all:
   once to a temporary folder and mapped read-only by every worker (mapped.py), the rest of the job pickled once per
   worker through the pool's initializer; a link sends its task and, in a warm-start chain, the previous model,
   and gets back the task's result and the model (pickled: LightGBM's exact text format, the forest's arrays).
-- `dask`: a Dask cluster (walkforward/execution/dask.py): the job is scattered to every worker once; a link's
+- `dask`: a Dask cluster (walkforward/execution/dask.py): each link carries the job cut to its task's rows; a link's
   previous model is the previous link's future, so it stays on the cluster (usually on the same worker) and only
   the task's result comes back.
 
