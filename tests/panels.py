@@ -78,3 +78,13 @@ def assert_close(name: str, got: np.ndarray, want: np.ndarray) -> None:
     tol = RTOL * np.maximum(np.abs(got[ok]), np.abs(want[ok])) + ATOL
     worst = np.flatnonzero(diff > tol)
     assert worst.size == 0, f"{name}: {got[ok][worst[:3]]} vs {want[ok][worst[:3]]}"
+
+
+# the model scopes and book rules every end-to-end parity case of missing data runs under (config keys to change)
+PARITY_CASES = {
+    "unified": {},
+    "per_asset": {"model.scope": "per_asset"},
+    "per_asset-warm": {"model.scope": "per_asset", "model.warm_start": True},
+    "lag1-equal": {"strategy.lag": 1, "strategy.weighting": "equal"},
+    "flat-between-folds": {"strategy.flat_between_folds": True, "model.scope": "per_asset"},
+}

@@ -12,6 +12,7 @@ import warnings
 import polars as pl
 import pytest
 
+from tests.panels import PARITY_CASES
 from tests.test_parity_engine import assert_same
 from walkforward.config import Config
 from walkforward.data.generate import generate
@@ -69,13 +70,7 @@ def run_both(data, tmp_path, **changes):
     return tmp_path / "polars"
 
 
-CASES = {
-    "unified": {},
-    "per_asset": {"model.scope": "per_asset"},
-    "per_asset-warm": {"model.scope": "per_asset", "model.warm_start": True},
-    "lag1-equal": {"strategy.lag": 1, "strategy.weighting": "equal"},
-    "flat-between-folds": {"strategy.flat_between_folds": True, "model.scope": "per_asset"},
-}
+CASES = PARITY_CASES
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -10,17 +10,12 @@ import json
 
 import pytest
 
+from tests.panels import PARITY_CASES
 from tests.test_parity_engine import assert_same
 from tests.test_universe_membership import TRADED, config, data, panel  # noqa: F401 - fixtures
 from walkforward.runner import execute
 
-CASES = {
-    "unified": {},
-    "per_asset": {"model.scope": "per_asset"},
-    "per_asset-warm": {"model.scope": "per_asset", "model.warm_start": True},
-    "lag1-equal": {"strategy.lag": 1, "strategy.weighting": "equal"},
-    "flat-between-folds": {"strategy.flat_between_folds": True, "model.scope": "per_asset"},
-}
+CASES = PARITY_CASES
 
 
 @pytest.mark.parametrize("case", CASES)

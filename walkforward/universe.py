@@ -24,7 +24,7 @@ import polars as pl
 
 from walkforward.config import Config
 from walkforward.data.checks import raw_text
-from walkforward.data.read import check_columns, header
+from walkforward.data.read import check_columns, header, read_text_columns
 from walkforward.data.store import every_symbol
 from walkforward.errors import DataError, DataWarning
 from walkforward.features.matrix import Matrix
@@ -136,11 +136,7 @@ def read_membership(path: str | os.PathLike[str]) -> Membership:
         raise DataError(f"membership file {str(p)!r} {what}; pass --universe with a CSV of symbol,start,end")
     names = header(p, NEEDS)
     check_columns(p, names, COLUMNS, NEEDS)
-    try:
-        raw = pl.read_csv(p, new_columns=names, infer_schema=False).select(COLUMNS)
-    except pl.exceptions.PolarsError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{p}: cannot be read as CSV ({first}); {NEEDS}") from None
+    raw = read_text_columns(p, names, COLUMNS, NEEDS)
     rows = (
         raw.with_row_index("line", offset=2)  # the header is line 1
         .with_columns(raw_text(c) for c in COLUMNS)

@@ -50,11 +50,7 @@ def read_csv(path: str | os.PathLike[str], symbol: str, price_column: str = "clo
     names = header(path)
     wanted = (*COLUMNS, "adj_close") if price_column == "adj_close" else COLUMNS
     check_columns(path, names, wanted, _NEEDS)
-    try:
-        raw = pl.read_csv(path, new_columns=names, infer_schema=False).select(wanted)
-    except pl.exceptions.PolarsError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{path}: cannot be read as CSV ({first}); {_NEEDS}") from None
+    raw = read_text_columns(path, names, wanted, _NEEDS)
 
     df = _parse(raw, wanted)
     if df.height == 0:
@@ -250,3 +246,13 @@ def _missing_file(data_dir: Path, symbol: str) -> str:
         f"no data for symbol {symbol!r}: {data_dir / (symbol + '.csv')} does not exist; "
         f"{listing}. Add the file or remove {symbol} from assets/benchmark.{hint}"
     )
+
+
+def read_text_columns(path: Path, names: list[str], wanted: tuple[str, ...], needs: str) -> pl.DataFrame:
+    """The `wanted` columns of a CSV as text (its header's normalised `names`); a file the CSV parser cannot read is a
+    one-line DataError naming it, the parser's reason and what the file `needs`."""
+    try:
+        return pl.read_csv(path, new_columns=names, infer_schema=False).select(wanted)
+    except pl.exceptions.PolarsError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: cannot be read as CSV ({first}); {needs}") from None
