@@ -67,11 +67,13 @@ def compute_metrics(
         per_fold.append({**info, **level(s, a, rows.prediction[mine], rows.target[mine], cross, int(fold_trades[i]))})
 
     symbol_trades = np.bincount(trades["symbol"], minlength=len(rows.symbols))
+    # rows are sorted by (symbol, date): an asset's rows are one slice, found by bisection, not a mask per asset
+    bounds = np.searchsorted(rows.symbol, np.arange(len(rows.symbols) + 1))
     per_asset = {}
     for name in assets:
         code = rows.symbols.index(name)
-        mine = rows.symbol == code
-        s = asset_series(bt, np.flatnonzero(mine & bt.earned))  # rows are sorted by (symbol, date)
+        mine = slice(bounds[code], bounds[code + 1])
+        s = asset_series(bt, mine.start + np.flatnonzero(bt.earned[mine]))
         a_own = periods_per_year(len(s.r), s.days, annualization)
         per_asset[name] = level(
             s, a_own, rows.prediction[mine], rows.target[mine], NO_CROSS_SECTION, int(symbol_trades[code])
