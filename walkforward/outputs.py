@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -211,6 +212,8 @@ def _jsonable(obj: Any) -> Any:
         return None
     if hasattr(obj, "isoformat"):
         return obj.isoformat()
+    if isinstance(obj, pl.Expr):  # a custom feature given in Python (config features.custom): its text
+        return str(obj)
     return obj
 
 
