@@ -206,14 +206,14 @@ def _jsonable(obj: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [_jsonable(v) for v in obj]
+    if isinstance(obj, pl.Expr):  # a custom feature given in Python (config features.custom): its text
+        return str(obj)
     if hasattr(obj, "item") and not isinstance(obj, str | bytes):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if hasattr(obj, "isoformat"):
         return obj.isoformat()
-    if isinstance(obj, pl.Expr):  # a custom feature given in Python (config features.custom): its text
-        return str(obj)
     return obj
 
 

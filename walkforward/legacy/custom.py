@@ -35,7 +35,7 @@ def custom_columns(prices: pd.DataFrame, config: Config) -> dict[str, pd.Series]
         return {}
     frame = pl.DataFrame(
         {
-            "date": pl.Series(prices["date"].to_numpy()).cast(pl.Date),
+            "date": pl.Series(prices["date"].to_numpy().astype("datetime64[D]")).cast(pl.Date),
             **{c: pl.Series(prices[c].to_numpy(dtype=np.float64)) for c in COLUMNS},
         }
     )
