@@ -140,6 +140,19 @@ def test_an_integer_or_boolean_expression_is_a_float_feature():
     assert got["up"].to_list() == [1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0]
 
 
+def test_nan_and_infinite_values_are_missing_in_both_engines():
+    gap = pl.col("close") - pl.col("open")
+    cfg = config({"name": "inv", "expr": 1 / gap}, {"name": "unit", "expr": gap / gap})
+    got = feature_plan(PANEL.lazy(), cfg).collect().filter(pl.col("symbol") == "BENCH")
+    # BENCH's close - open: 0, 1, 3, 7 -> 1/0 = inf and 0/0 = NaN on the first row are missing
+    want = {"inv": [np.nan, 1.0, 1 / 3, 1 / 7], "unit": [np.nan, 1.0, 1.0, 1.0]}
+    legacy = custom_columns(to_pandas_asset(PANEL, "BENCH"), cfg)
+    for name, values in want.items():
+        np.testing.assert_array_equal(got[name].fill_null(np.nan).to_numpy(), values)
+        np.testing.assert_array_equal(legacy[name].to_numpy(), values)
+    assert got["inv"].null_count() == 1 and not got["inv"].is_nan().any()  # a null, not a NaN
+
+
 ODD = config(
     MOM,
     SPAN,

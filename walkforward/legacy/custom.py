@@ -30,7 +30,8 @@ def _function(path: str) -> Any:
 
 
 def custom_columns(prices: pd.DataFrame, config: Config) -> dict[str, pd.Series]:
-    """One asset's custom feature columns (NaN = missing), in config order; `prices` is sorted by date."""
+    """One asset's custom feature columns (NaN = missing, as are infinities), in config order; `prices` is sorted by
+    date."""
     if not config.features.custom:
         return {}
     frame = pl.DataFrame(
@@ -42,6 +43,7 @@ def custom_columns(prices: pd.DataFrame, config: Config) -> dict[str, pd.Series]
     out = {}
     for feature in config.features.custom:
         expr = feature.expr if feature.function is None else _function(feature.function)(**feature.params)
-        values = frame.with_columns(expr.cast(pl.Float64).alias("custom_")).get_column("custom_")
-        out[feature.name] = pd.Series(values.to_numpy(), index=prices.index, dtype=np.float64)
+        values = frame.with_columns(expr.cast(pl.Float64).alias("custom_")).get_column("custom_").to_numpy()
+        values = np.where(np.isfinite(values), values, np.nan)  # NaN and infinities are missing
+        out[feature.name] = pd.Series(values, index=prices.index, dtype=np.float64)
     return out
