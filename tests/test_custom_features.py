@@ -86,6 +86,13 @@ def test_bad_custom_features_are_one_line_config_errors(entry, pattern):
     assert "\n" not in str(info.value)
 
 
+def test_a_module_that_fails_as_it_is_imported_is_a_one_line_config_error(tmp_path, monkeypatch):
+    (tmp_path / "fails_on_import.py").write_text('raise RuntimeError("no data\\nhere")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError, match=r"importing module 'fails_on_import' .* raised RuntimeError: no data here"):
+        config({"name": "a", "function": "fails_on_import:f"})
+
+
 def test_two_custom_features_of_one_name_are_refused():
     with pytest.raises(ConfigError, match=r"custom\[1\].name 'mom' names another custom feature too"):
         config(MOM, MOM)

@@ -118,6 +118,11 @@ def resolve_function(path: Any, where: str) -> Any:
             f"{where}: cannot import module {module_name!r} of function {path!r} ({_one_line(exc)}); "
             "check the module name and that its package is installed or on PYTHONPATH"
         ) from None
+    except Exception as exc:  # noqa: BLE001 - the module's own code failed as it was imported
+        raise ConfigError(
+            f"{where}: importing module {module_name!r} of function {path!r} raised {type(exc).__name__}: "
+            f"{_one_line(exc)}; fix the module"
+        ) from None
     for part in attr.split("."):
         if not hasattr(target, part):
             raise ConfigError(
