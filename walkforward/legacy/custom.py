@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import polars as pl
 
 from walkforward.config import Config
 
@@ -34,6 +33,8 @@ def custom_columns(prices: pd.DataFrame, config: Config) -> dict[str, pd.Series]
     date."""
     if not config.features.custom:
         return {}
+    import polars as pl  # only here: the one place the oracle runs Polars, on an expression the user wrote
+
     frame = pl.DataFrame(
         {
             "date": pl.Series(prices["date"].to_numpy().astype("datetime64[D]")).cast(pl.Date),
