@@ -87,4 +87,11 @@ PARITY_CASES = {
     "per_asset-warm": {"model.scope": "per_asset", "model.warm_start": True},
     "lag1-equal": {"strategy.lag": 1, "strategy.weighting": "equal"},
     "flat-between-folds": {"strategy.flat_between_folds": True, "model.scope": "per_asset"},
+    # two custom features after the built-in ones (tests/custom_features.py): the close's past and the whole bar
+    "custom-feature": {
+        "features.custom": [
+            {"name": "mom", "function": "tests.custom_features:momentum", "params": {"long": 30, "short": 5}},
+            {"name": "bar_span", "function": "tests.custom_features:range_ratio", "params": {"n": 10}},
+        ]
+    },
 }

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from walkforward.config import sections
 from walkforward.config.parse import (
     check_keys,
@@ -102,6 +104,8 @@ class Config:
         out["start_date"] = self.start_date.isoformat()
         out["end_date"] = self.end_date.isoformat()
         out["features"] = {k: list(v) for k, v in self.features.windows}
+        if self.features.custom:  # as given (a pl.Expr given in Python stays one; run.json writes its text)
+            out["features"]["custom"] = [c.given() for c in self.features.custom]
         out["model"]["params"] = dict(self.model.params)
         return out
 
@@ -133,7 +137,7 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
 
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """A copy of `raw` with the non-None `overrides` set; dotted keys set nested sections."""
-    raw = json.loads(json.dumps(raw, default=str))
+    raw = plain_copy(raw)
     aliases = [k for k in DATA_PATH_KEYS if overrides.get(k) is not None]
     if len(aliases) == 2 and overrides["data_path"] != overrides["data_dir"]:
         raise ConfigError(_both_data_keys(overrides["data_dir"], overrides["data_path"]))
@@ -148,6 +152,22 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
             node = node.setdefault(p, {})
         node[leaf] = value
     return raw
+
+
+def plain_copy(value: Any) -> Any:
+    """A copy of `value` as JSON would give it back (`json.loads(json.dumps(value, default=str))`), except that a
+    Polars expression (a custom feature given in Python) stays the expression."""
+    if isinstance(value, pl.Expr):
+        return value
+    if isinstance(value, dict):
+        return {str(k): plain_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_copy(v) for v in value]
+    if value is None or isinstance(value, str | bool):
+        return value
+    if isinstance(value, int | float):
+        return json.loads(json.dumps(value))
+    return str(value)
 
 
 def build(raw: dict[str, Any]) -> Config:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from walkforward.config.custom import CustomFeature
 from walkforward.features.registry import FEATURE_KINDS
 from walkforward.models.registry import MODEL_KINDS
 
@@ -32,9 +33,11 @@ def _default_windows() -> tuple[tuple[str, tuple[int, ...]], ...]:
 
 @dataclass(frozen=True)
 class Features:
-    """The windows of every feature kind (registry order; an empty tuple leaves the kind out)."""
+    """The windows of every feature kind (registry order; an empty tuple leaves the kind out), then the custom
+    features (config/custom.py) in config order."""
 
     windows: tuple[tuple[str, tuple[int, ...]], ...] = field(default_factory=_default_windows)
+    custom: tuple[CustomFeature, ...] = ()
 
     def of(self, kind: str) -> tuple[int, ...]:
         """The windows of one kind (`features.of("ret") == (1, 5, 20)`)."""
@@ -43,7 +46,8 @@ class Features:
     @property
     def names(self) -> tuple[str, ...]:
         """Feature column names in the order the model sees them."""
-        return tuple(FEATURE_KINDS[kind].column(n) for kind, ws in self.windows for n in ws)
+        builtin = tuple(FEATURE_KINDS[kind].column(n) for kind, ws in self.windows for n in ws)
+        return builtin + tuple(c.name for c in self.custom)
 
     @property
     def max_window(self) -> int:

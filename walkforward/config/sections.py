@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from walkforward.config.custom import parse_custom
 from walkforward.config.parse import check_keys, parse_bool, parse_choice, parse_float, parse_int
 from walkforward.config.schema import SCOPES, WEIGHTINGS, Features, Model, Strategy, Target
 from walkforward.errors import ConfigError, did_you_mean
@@ -18,7 +19,7 @@ from walkforward.portfolio.registry import PORTFOLIOS
 def features(raw: Any) -> Features:
     if not isinstance(raw, dict):
         raise ConfigError(f"features must be an object like {{'ret': [1, 5, 20]}}, got {raw!r}")
-    check_keys(raw, tuple(FEATURE_KINDS), "in features: ")
+    check_keys(raw, (*FEATURE_KINDS, "custom"), "in features: ")
     windows = []
     for name, kind in FEATURE_KINDS.items():
         listed = raw.get(name, kind.default)
@@ -26,6 +27,7 @@ def features(raw: Any) -> Features:
             raise ConfigError(f"features.{name} must be a list of window lengths, got {listed!r}")
         windows.append((name, tuple(parse_int(w, f"features.{name} window", kind.minimum) for w in listed)))
     out = Features(tuple(windows))
+    out = dataclasses.replace(out, custom=parse_custom(raw.get("custom"), out.names))
     if not out.names:
         raise ConfigError("features selects no feature; list at least one window in features")
     return out

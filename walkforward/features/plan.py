@@ -16,6 +16,7 @@ import pyarrow as pa
 from walkforward.config import Config
 from walkforward.data.store import ensure_store, scan
 from walkforward.errors import DataError
+from walkforward.features.custom import custom_exprs
 from walkforward.features.expressions import forward_return, ret
 from walkforward.features.registry import FEATURE_KINDS
 from walkforward.features.targets import TARGETS
@@ -27,7 +28,7 @@ def feature_exprs(config: Config) -> list[pl.Expr]:
         FEATURE_KINDS[kind].build(n).over("symbol").alias(FEATURE_KINDS[kind].column(n))
         for kind, windows in config.features.windows
         for n in windows
-    ]
+    ] + custom_exprs(config)
 
 
 def with_benchmark(prices: pl.LazyFrame, benchmark: str) -> pl.LazyFrame:
@@ -41,14 +42,14 @@ def with_benchmark(prices: pl.LazyFrame, benchmark: str) -> pl.LazyFrame:
 def feature_plan(prices: pl.LazyFrame, config: Config) -> pl.LazyFrame:
     """One lazy plan: features, target and backtest helpers for every asset, sorted by (date, symbol).
 
-    `prices` has symbol, date, close, volume (the other OHLC columns are not needed). One sort, by (date, symbol):
+    `prices` has symbol, date, open, high, low, close, volume. One sort, by (date, symbol):
     it is the order the as-of join needs (by date), the order of the feature matrix, and within each symbol the
     date order that every `.over("symbol")` window runs in.
     """
     h = config.horizon
     close, date = pl.col("close"), pl.col("date")
     return (
-        prices.select("symbol", "date", "close", "volume")
+        prices.select("symbol", "date", "open", "high", "low", "close", "volume")
         .sort("date", "symbol")
         .pipe(with_benchmark, config.benchmark)
         .with_columns(
@@ -62,7 +63,7 @@ def feature_plan(prices: pl.LazyFrame, config: Config) -> pl.LazyFrame:
             date.shift(-h).over("symbol").alias("label_end"),
             date.shift(-1).over("symbol").alias("next_date"),
         )
-        .drop("ret_1_", "bench_ret_1_", "bench_close", "close", "volume")
+        .drop("ret_1_", "bench_ret_1_", "bench_close", "open", "high", "low", "close", "volume")
     )
 
 

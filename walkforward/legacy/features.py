@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from walkforward.config import Config
+from walkforward.legacy.custom import custom_columns
 
 SNAP = 1e-12  # a correlation this close to +-1 is exactly +-1 (an asset with itself)
 
@@ -117,6 +118,7 @@ def compute_features(prices: pd.DataFrame, bench: pd.DataFrame, config: Config) 
             columns[f"corr_{n}"] = corr(ret_1, bench_ret_1, n)
     for n in spec.of("volume_z"):
         columns[f"volume_z_{n}"] = volume_z(prices["volume"], n)
+    columns.update(custom_columns(prices, config))
 
     h = config.horizon
     out = pd.DataFrame({"date": prices["date"]})
