@@ -87,4 +87,13 @@ PARITY_CASES = {
     "per_asset-warm": {"model.scope": "per_asset", "model.warm_start": True},
     "lag1-equal": {"strategy.lag": 1, "strategy.weighting": "equal"},
     "flat-between-folds": {"strategy.flat_between_folds": True, "model.scope": "per_asset"},
+    # the cross-sectional kinds (methodology §4.1) over late listings, delistings and membership gaps
+    "topk-n_drop": {"strategy.kind": "topk", "strategy.k": 2, "strategy.n_drop": 1},
+    "topk-fraction-long_only": {
+        "strategy.kind": "topk",
+        "strategy.k": 0.4,
+        "strategy.long_only": True,
+        "strategy.lag": 1,
+    },
+    "rank_weighted-rebalance": {"strategy.kind": "rank_weighted", "strategy.rebalance_every": 5, "strategy.gross": 2.0},
 }

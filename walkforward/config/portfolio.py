@@ -14,6 +14,7 @@ from walkforward.portfolio.registry import CROSS_SECTIONAL
 THRESHOLD_KEYS = ("long_threshold", "short_threshold", "allow_short", "weighting")
 TOPK_KEYS = ("k", "n_drop")
 CROSS_SECTION_KEYS = (*TOPK_KEYS, "gross", "rebalance_every", "long_only")
+INSTEAD = {"allow_short": "long_only: true", "long_only": "allow_short: false"}  # the other kinds' way to say it
 
 
 def cross_sectional(raw: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -23,7 +24,8 @@ def cross_sectional(raw: dict[str, Any], kind: str) -> dict[str, Any]:
     for key in (*THRESHOLD_KEYS, *CROSS_SECTION_KEYS):
         if key not in mine and key in raw and raw[key] != getattr(d, key):
             users = "threshold" if key in THRESHOLD_KEYS else "topk" if key in TOPK_KEYS else ", ".join(CROSS_SECTIONAL)
-            raise ConfigError(f"strategy.{key} is for kind {users} (kind is {kind!r}); remove it")
+            fix = f"set strategy.{INSTEAD[key]} instead" if key in INSTEAD else "remove it"
+            raise ConfigError(f"strategy.{key} is for kind {users} (kind is {kind!r}); {fix}")
     out = {
         "k": parse_k(raw.get("k", d.k), kind),
         "n_drop": None if raw.get("n_drop") is None else parse_int(raw["n_drop"], "strategy.n_drop", 0),

@@ -36,11 +36,12 @@ def per_leg(k: float, n: int, long_only: bool) -> int:
 def dropout_step(held: list[str], ranked: list[str], k: int, n_drop: int) -> list[str]:
     """qlib TopkDropoutStrategy on one leg, `ranked` the eligible names best first: held names no longer eligible
     leave; the best `n_drop + k - |held|` others are candidates; held names among the last `n_drop` of held and
-    candidates (in rank order) are sold, and the best `|sold| + k - |held|` candidates bought."""
+    candidates (in rank order) but not among their best `k` are sold, and the best `|sold| + k - |held|`
+    candidates bought."""
     kept = [s for s in ranked if s in held]
     candidates = [s for s in ranked if s not in kept][: max(0, n_drop + k - len(kept))]
     pooled = [s for s in ranked if s in kept or s in candidates]
-    sold = [s for s in pooled[max(0, len(pooled) - n_drop) :] if s in kept] if n_drop > 0 else []
+    sold = [s for s in pooled[k:][-n_drop:] if s in kept] if n_drop > 0 else []
     bought = candidates[: max(0, len(sold) + k - len(kept))]
     return [s for s in kept if s not in sold] + bought
 

@@ -53,13 +53,13 @@ def dropout(s: Section, k: np.ndarray, n_drop: int, long_only: bool) -> tuple[np
 def replace(held: np.ndarray, rank: np.ndarray, ranked: np.ndarray, eligible: np.ndarray, k: int, n_drop: int):
     """TopkDropoutStrategy's step on one leg: `held` (mask, its names all eligible), `rank` the eligible names'
     places in `ranked` (codes, best first). The best `n_drop + k - |held|` names not held are the candidates; of
-    the held names and candidates, the held ones among the last `n_drop` are sold, and the best
-    `|sold| + k - |held|` candidates bought."""
+    the held names and candidates, the held ones among the last `n_drop` and below the `k`-th are sold, and the
+    best `|sold| + k - |held|` candidates bought."""
     n_held = int(held.sum())
     free = ranked[eligible[ranked] & ~held[ranked]]
     candidates = free[: max(0, n_drop + k - n_held)]
     pooled = ranked[np.sort(np.concatenate([rank[held], rank[candidates]]))]
-    last = pooled[max(0, len(pooled) - n_drop) :] if n_drop > 0 else pooled[:0]
+    last = pooled[max(k, len(pooled) - n_drop) :]  # never the pool's best k (qlib's rule, short of names, would)
     sold = last[held[last]]
     bought = candidates[: max(0, len(sold) + k - n_held)]
     out = held.copy()
