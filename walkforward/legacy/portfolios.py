@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from walkforward.config import Strategy
@@ -91,7 +90,6 @@ def targets(rows: pd.DataFrame, tests: dict[str, pd.DataFrame], strategy: Strate
     every = strategy.rebalance_every
     chosen = grid.iloc[::every]
     weights = topk(chosen, strategy) if strategy.kind == "topk" else rank_weighted(chosen, strategy)
-    place = grid.index.get_indexer(pd.DatetimeIndex(rows["date"]))
-    rebalanced = chosen.index[place // every]
-    values = [weights.at[d, s] for d, s in zip(rebalanced, rows["symbol"], strict=True)]
-    return pd.Series(np.asarray(values, dtype="float64"), index=rows.index)
+    place = grid.index.get_indexer(pd.DatetimeIndex(rows["date"]))  # the row's date, then its rebalance date
+    column = weights.columns.get_indexer(rows["symbol"])
+    return pd.Series(weights.to_numpy()[place // every, column], index=rows.index)

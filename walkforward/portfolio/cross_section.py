@@ -21,7 +21,7 @@ from walkforward.portfolio.rows import Targets, TestRows
 SLACK = 1e-9  # floor(k * N_t) would lose a name to float error at exact products (0.29 * 100 = 28.999...)
 
 
-class Book(Protocol):
+class CrossSectionRule(Protocol):
     """The fields of `walkforward.config.Strategy` the cross-sectional kinds read."""
 
     k: float | None
@@ -70,7 +70,9 @@ def leg_size(k: float, n: np.ndarray, long_only: bool) -> np.ndarray:
     return np.minimum(want, n if long_only else n // 2)
 
 
-def rebalance(rows: TestRows, strategy: Book, weights_of: Callable[[Section, Book], np.ndarray]) -> Targets:
+def rebalance(
+    rows: TestRows, strategy: CrossSectionRule, weights_of: Callable[[Section, CrossSectionRule], np.ndarray]
+) -> Targets:
     """Targets of every row: `weights_of(section, strategy)` gives the (rebalance dates x assets) weights, held to
     the next rebalance date; the side is the weight's sign, the size its magnitude."""
     at, prediction = latest_predictions(rows)
@@ -80,7 +82,7 @@ def rebalance(rows: TestRows, strategy: Book, weights_of: Callable[[Section, Boo
     return Targets(side=np.sign(w).astype(np.int8), size=np.abs(w))
 
 
-def leg_weights(long: np.ndarray, short: np.ndarray, strategy: Book) -> np.ndarray:
+def leg_weights(long: np.ndarray, short: np.ndarray, strategy: CrossSectionRule) -> np.ndarray:
     """Equal weight within each leg: `gross / 2` spread over each leg's names (`gross` over the long leg alone when
     long only); a date with an empty leg holds nothing in it."""
     half = strategy.gross if strategy.long_only else strategy.gross / 2

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from walkforward.portfolio.cross_section import Book, Section, rebalance
+from walkforward.portfolio.cross_section import CrossSectionRule, Section, rebalance
 from walkforward.portfolio.rows import Targets, TestRows
 
 
-def targets(rows: TestRows, strategy: Book, first_of_asset: np.ndarray, n_assets: int) -> Targets:  # noqa: ARG001
+def targets(rows: TestRows, strategy: CrossSectionRule, first_of_asset: np.ndarray, n_assets: int) -> Targets:  # noqa: ARG001
     return rebalance(rows, strategy, weights)
 
 
@@ -34,7 +34,7 @@ def average_ranks(s: Section) -> np.ndarray:
     return out
 
 
-def weights(s: Section, strategy: Book) -> np.ndarray:
+def weights(s: Section, strategy: CrossSectionRule) -> np.ndarray:
     """(rebalance dates x assets) weights: `gross * c / sum |c|`, 0 where not available."""
     c = np.nan_to_num(average_ranks(s) - (s.n[:, None] + 1) / 2)
     if strategy.long_only:

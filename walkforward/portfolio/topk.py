@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from walkforward.portfolio.cross_section import Book, Section, leg_size, leg_weights, rebalance
+from walkforward.portfolio.cross_section import CrossSectionRule, Section, leg_size, leg_weights, rebalance
 from walkforward.portfolio.rows import Targets, TestRows
 
 
-def targets(rows: TestRows, strategy: Book, first_of_asset: np.ndarray, n_assets: int) -> Targets:  # noqa: ARG001
+def targets(rows: TestRows, strategy: CrossSectionRule, first_of_asset: np.ndarray, n_assets: int) -> Targets:  # noqa: ARG001
     return rebalance(rows, strategy, weights)
 
 
-def weights(s: Section, strategy: Book) -> np.ndarray:
+def weights(s: Section, strategy: CrossSectionRule) -> np.ndarray:
     """(rebalance dates x assets) weights of the two legs."""
     k = leg_size(strategy.k, s.n, strategy.long_only)
     if strategy.n_drop is None:
