@@ -35,6 +35,8 @@ def frame(ends, starts, returns, exposure=None, traded=None) -> pd.DataFrame:
             "return": returns,
             "exposure": [1.0] * n if exposure is None else exposure,
             "traded": [0.0] * n if traded is None else traded,
+            "traded_long": [0.0] * n if traded is None else traded,  # every trade on the long leg
+            "traded_short": [0.0] * n,
         }
     )
 

@@ -31,6 +31,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("prediction", pa.float64()),
             ("target", pa.float64()),
             ("position", pa.int8()),
+            ("weight", pa.float64()),
         ]
     ),
     "trades": pa.schema(
@@ -40,6 +41,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("date", pa.date32()),
             ("position_before", pa.int8()),
             ("position_after", pa.int8()),
+            ("weight_before", pa.float64()),
+            ("weight_after", pa.float64()),
             ("weight_traded", pa.float64()),
             ("cost", pa.float64()),
         ]
@@ -83,6 +86,8 @@ METRIC_NAMES = (
     "hit_rate",
     "n_trades",
     "turnover",
+    "turnover_long",
+    "turnover_short",
     "exposure",
     "ic",
     "ic_mean",

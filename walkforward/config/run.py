@@ -25,6 +25,7 @@ from walkforward.config.parse import (
     parse_symbols,
     parse_text,
 )
+from walkforward.config.portfolio import check_k
 from walkforward.config.schema import (
     AUTO,
     ENGINE_ALIASES,
@@ -242,6 +243,8 @@ def _check_together(cfg: Config) -> None:
             f"scheduler {cfg.scheduler!r} is for executor 'dask', but executor is {cfg.executor!r}; "
             "pass --executor dask or drop --scheduler"
         )
+    if not cfg.all_assets:
+        check_k(cfg.strategy, len(cfg.assets))
     if cfg.start_date > cfg.end_date:
         raise ConfigError(f"start_date {cfg.start_date} is after end_date {cfg.end_date}; swap them or fix one")
     if cfg.fold_length <= cfg.horizon:

@@ -81,7 +81,13 @@ class Strategy:
     long_threshold: float = 0.0
     short_threshold: float = 0.0
     allow_short: bool = True
-    cost_bps: float = 5.0
+    cost_bps: float = 5.0  # per side: charged on every unit of weight bought or sold
+    # the cross-sectional kinds (topk, rank_weighted; methodology §4.1)
+    k: float | None = None  # topk: names per leg, a count (int) or a fraction in (0, 1) of the available ones
+    n_drop: int | None = None  # topk: at most this many names replaced per leg and rebalance (None: no cap)
+    gross: float = 1.0  # gross exposure of the book
+    rebalance_every: int = 1  # dates between rebalances; targets are held in between
+    long_only: bool = False  # the short leg is empty
 
 
 def available_cores() -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 from walkforward.config.custom import parse_custom
 from walkforward.config.parse import check_keys, parse_bool, parse_choice, parse_float, parse_int
+from walkforward.config.portfolio import cross_sectional
 from walkforward.config.schema import SCOPES, WEIGHTINGS, Features, Model, Strategy, Target
 from walkforward.errors import ConfigError, did_you_mean
 from walkforward.features.registry import FEATURE_KINDS
@@ -76,8 +77,9 @@ def strategy(raw: Any) -> Strategy:
     names = tuple(f.name for f in dataclasses.fields(Strategy))
     check_keys(raw, names, "in strategy: ")
     d = Strategy()
+    kind = parse_choice(raw.get("kind", d.kind), "strategy.kind", tuple(PORTFOLIOS))
     out = Strategy(
-        kind=parse_choice(raw.get("kind", d.kind), "strategy.kind", tuple(PORTFOLIOS)),
+        kind=kind,
         long_threshold=parse_float(raw.get("long_threshold", d.long_threshold), "strategy.long_threshold"),
         short_threshold=parse_float(raw.get("short_threshold", d.short_threshold), "strategy.short_threshold"),
         allow_short=parse_bool(raw.get("allow_short", d.allow_short), "strategy.allow_short"),
@@ -87,6 +89,7 @@ def strategy(raw: Any) -> Strategy:
         flat_between_folds=parse_bool(
             raw.get("flat_between_folds", d.flat_between_folds), "strategy.flat_between_folds"
         ),
+        **cross_sectional(raw, kind),
     )
     if out.cost_bps < 0:
         raise ConfigError(f"strategy.cost_bps must be >= 0, got {out.cost_bps}")

@@ -16,7 +16,8 @@ from walkforward.outputs import METRIC_NAMES
 
 YEAR = 365.25  # calendar days
 _CROSS_SECTION = ("ic_mean", "ic_std", "ic_ir")
-_ELSEWHERE = ("n_trades", "ic", *_CROSS_SECTION, "directional_accuracy")  # not from the series
+_LEGS = ("turnover_long", "turnover_short")
+_ELSEWHERE = ("n_trades", "ic", *_CROSS_SECTION, "directional_accuracy", *_LEGS)  # not from the series
 
 
 def _ratio(num: float | None, den: float | None) -> float | None:
@@ -122,6 +123,15 @@ def series_metrics(
     return out
 
 
+def leg_turnover(series: pd.DataFrame) -> dict[str, Any]:
+    """`turnover_long`, `turnover_short`: the mean traded weight per row of each leg (None without rows)."""
+    if series.empty:
+        return dict.fromkeys(_LEGS)
+    return {
+        name: float(np.mean(series[name.replace("turnover", "traded")].to_numpy(dtype=np.float64))) for name in _LEGS
+    }
+
+
 def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
     """Spearman rank correlation with average ranks for ties; None when a side is constant."""
     if len(x) < 2:
@@ -184,6 +194,7 @@ def metrics(
         days=span_days(series),
     )
     values.update(prediction_metrics(predictions["prediction"], predictions["target"]))
+    values.update(leg_turnover(series))
     if cross_section:
         values.update(cross_sectional_metrics(predictions))
     values["n_trades"] = int(n_trades)

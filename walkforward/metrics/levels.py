@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from walkforward.metrics.legs import turnover_per_leg
 from walkforward.metrics.ranks import cross_sectional_ic, ic_summary, prediction_metrics
 from walkforward.metrics.series import Series, periods_per_year, relative_metrics, return_metrics, span
 from walkforward.outputs import METRIC_NAMES
@@ -22,10 +23,17 @@ NO_CROSS_SECTION = ic_summary(np.array([]))
 
 
 def level(
-    s: Series, a: float | None, prediction: np.ndarray, target: np.ndarray, ic: dict[str, Any], n_trades: int
+    s: Series,
+    a: float | None,
+    prediction: np.ndarray,
+    target: np.ndarray,
+    ic: dict[str, Any],
+    n_trades: int,
+    legs: dict[str, Any],
 ) -> dict[str, Any]:
-    """Every metric of one level, in METRIC_NAMES order."""
+    """Every metric of one level, in METRIC_NAMES order (`legs`: the turnover per leg)."""
     out = return_metrics(s, a)
+    out.update(legs)
     out.update(relative_metrics(s.r, s.bench, a))
     out.update(prediction_metrics(prediction, target))
     out.update(ic, n_trades=n_trades, periods_per_year=a)
@@ -54,7 +62,8 @@ def compute_metrics(
     ic_date, ic = cross_sectional_ic(rows.date, rows.prediction, rows.target)
     everything = portfolio_series(bt, slice(None))
     a = periods_per_year(len(everything.r), everything.days, annualization)
-    overall = level(everything, a, rows.prediction, rows.target, ic_summary(ic), len(trades["fold"]))
+    legs = turnover_per_leg(pf["traded_long"], pf["traded_short"])
+    overall = level(everything, a, rows.prediction, rows.target, ic_summary(ic), len(trades["fold"]), legs)
 
     ic_fold = fold_of(ic_date, bt.fold_starts)
     fold_trades = np.bincount(trades["fold"], minlength=len(folds))
@@ -62,9 +71,12 @@ def compute_metrics(
     for info in folds:
         i = info["fold"]
         mine = rows.fold == i
-        s = portfolio_series(bt, pf["fold"] == i)
+        here = pf["fold"] == i
+        s = portfolio_series(bt, here)
         cross = ic_summary(ic[ic_fold == i])
-        per_fold.append({**info, **level(s, a, rows.prediction[mine], rows.target[mine], cross, int(fold_trades[i]))})
+        legs = turnover_per_leg(pf["traded_long"][here], pf["traded_short"][here])
+        values = level(s, a, rows.prediction[mine], rows.target[mine], cross, int(fold_trades[i]), legs)
+        per_fold.append({**info, **values})
 
     symbol_trades = np.bincount(trades["symbol"], minlength=len(rows.symbols))
     # rows are sorted by (symbol, date): an asset's rows are one slice, found by bisection, not a mask per asset
@@ -73,9 +85,11 @@ def compute_metrics(
     for name in assets:
         code = rows.symbols.index(name)
         mine = slice(bounds[code], bounds[code + 1])
-        s = asset_series(bt, mine.start + np.flatnonzero(bt.earned[mine]))
+        earned = mine.start + np.flatnonzero(bt.earned[mine])
+        s = asset_series(bt, earned)
         a_own = periods_per_year(len(s.r), s.days, annualization)
+        legs = turnover_per_leg(bt.traded_long[earned], bt.traded_short[earned])
         per_asset[name] = level(
-            s, a_own, rows.prediction[mine], rows.target[mine], NO_CROSS_SECTION, int(symbol_trades[code])
+            s, a_own, rows.prediction[mine], rows.target[mine], NO_CROSS_SECTION, int(symbol_trades[code]), legs
         )
     return {"overall": overall, "per_fold": per_fold, "per_asset": per_asset}

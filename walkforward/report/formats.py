@@ -19,6 +19,8 @@ METRIC_FORMATS: tuple[tuple[str, str, str], ...] = (
     ("hit_rate", "Hit rate", "{:.2%}"),
     ("n_trades", "Trades", "{:d}"),
     ("turnover", "Turnover (daily)", "{:.2%}"),
+    ("turnover_long", "Turnover long leg", "{:.2%}"),
+    ("turnover_short", "Turnover short leg", "{:.2%}"),
     ("exposure", "Exposure", "{:.2%}"),
     ("ic", "IC (Spearman, pooled)", "{:.4f}"),
     ("ic_mean", "IC mean (per date)", "{:.4f}"),
