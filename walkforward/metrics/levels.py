@@ -3,7 +3,7 @@
 - overall: the portfolio series of the whole run, every prediction, every trade;
 - per fold: the portfolio rows, predictions and trades of the fold (§4.6), annualised with the overall `A`;
 - per asset: the asset's own return series (unweighted), its predictions and trades, its own `A`; the
-  cross-sectional IC needs several assets on a date, so it is null per asset.
+  cross-sectional IC and the quantile returns need several assets on a date, so they are null per asset.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from typing import Any
 import numpy as np
 
 from walkforward.metrics.legs import turnover_per_leg
+from walkforward.metrics.quantiles import N_QUANTILES, quantile_days, quantile_summary
 from walkforward.metrics.ranks import cross_sectional_ic, ic_summary, prediction_metrics
 from walkforward.metrics.series import Series, periods_per_year, relative_metrics, return_metrics, span
 from walkforward.outputs import METRIC_NAMES
 from walkforward.portfolio.backtest import Backtest
 from walkforward.portfolio.rows import fold_of
 
-NO_CROSS_SECTION = ic_summary(np.array([]))
+NO_CROSS_SECTION = {**ic_summary(np.array([])), **quantile_summary(np.empty((0, N_QUANTILES)))}
 
 
 def level(
@@ -27,16 +28,17 @@ def level(
     a: float | None,
     prediction: np.ndarray,
     target: np.ndarray,
-    ic: dict[str, Any],
+    cross: dict[str, Any],
     n_trades: int,
     legs: dict[str, Any],
 ) -> dict[str, Any]:
-    """Every metric of one level, in METRIC_NAMES order (`legs`: the turnover per leg)."""
+    """Every metric of one level, in METRIC_NAMES order; `cross`: the level's cross-sectional metrics (the IC's
+    summary, the quantile returns), `legs`: the turnover per leg."""
     out = return_metrics(s, a)
     out.update(legs)
     out.update(relative_metrics(s.r, s.bench, a))
     out.update(prediction_metrics(prediction, target))
-    out.update(ic, n_trades=n_trades, periods_per_year=a)
+    out.update(cross, n_trades=n_trades, periods_per_year=a)
     return {m: out[m] for m in METRIC_NAMES}
 
 
@@ -60,12 +62,14 @@ def compute_metrics(
     """metrics.json: overall (portfolio), per fold (portfolio of the fold), per asset (the asset's rows)."""
     rows, trades, pf = bt.rows, bt.trades, bt.portfolio
     ic_date, ic = cross_sectional_ic(rows.date, rows.prediction, rows.target)
+    buckets = quantile_days(rows.date, rows.prediction, rows.next_ret)
     everything = portfolio_series(bt, slice(None))
     a = periods_per_year(len(everything.r), everything.days, annualization)
     legs = turnover_per_leg(pf["traded_long"], pf["traded_short"])
-    overall = level(everything, a, rows.prediction, rows.target, ic_summary(ic), len(trades["fold"]), legs)
+    cross = {**ic_summary(ic), **quantile_summary(buckets.mean)}
+    overall = level(everything, a, rows.prediction, rows.target, cross, len(trades["fold"]), legs)
 
-    ic_fold = fold_of(ic_date, bt.fold_starts)
+    ic_fold, bucket_fold = fold_of(ic_date, bt.fold_starts), fold_of(buckets.date, bt.fold_starts)
     fold_trades = np.bincount(trades["fold"], minlength=len(folds))
     per_fold = []
     for info in folds:
@@ -73,7 +77,7 @@ def compute_metrics(
         mine = rows.fold == i
         here = pf["fold"] == i
         s = portfolio_series(bt, here)
-        cross = ic_summary(ic[ic_fold == i])
+        cross = {**ic_summary(ic[ic_fold == i]), **quantile_summary(buckets.mean[bucket_fold == i])}
         legs = turnover_per_leg(pf["traded_long"][here], pf["traded_short"][here])
         values = level(s, a, rows.prediction[mine], rows.target[mine], cross, int(fold_trades[i]), legs)
         per_fold.append({**info, **values})
