@@ -1,0 +1,154 @@
+"""The peer's run: read once, features once per asset, one matrix per fold, folds fitted on a process pool.
+
+The pool's workers are forked first, while the parent is still small, and import LightGBM while the parent reads the
+data and computes the features. Writes `predictions.parquet` (fold, symbol, date, prediction, target: wf's columns,
+wf's types) for the bench's gate; no backtest.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.peer.data import read_prices
+from bench.peer.features import asset_features
+from bench.peer.fit import fit_predict, warm_up
+from bench.peer.folds import FoldDates, fold_dates
+from walkforward.errors import ConfigError, DataError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "walkforward" / "configs" / "default.json"
+IGNORED = ("engine", "executor", "scheduler")  # wf's keys that mean nothing to the peer
+
+
+def peer_config(overrides: dict[str, Any], config_path: str | None = None) -> dict[str, Any]:
+    """The shipped default config (or `config_path`) with the bench's flat overrides; what the peer cannot run is
+    refused: it implements the default model (unified LightGBM, no warm start) on per-symbol or long data."""
+    config = json.loads(Path(config_path or DEFAULT_CONFIG).read_text())
+    config.update({k: v for k, v in overrides.items() if k not in IGNORED})
+    model = config["model"]
+    unsupported = {
+        "model.kind": model["kind"] != "lightgbm",
+        "model.scope": model.get("scope", "unified") != "unified",
+        "model.warm_start": bool(model.get("warm_start")),
+        "universe": config.get("universe") is not None,
+        "price_column": config.get("price_column", "close") != "close",
+        "target.kind": config.get("target", {}).get("kind", "return") != "return",
+        "assets": not isinstance(config["assets"], list),
+    }
+    bad = [k for k, v in unsupported.items() if v]
+    if bad:
+        raise ConfigError(f"the peer baseline runs the default model and universe only; it cannot run {bad[0]}")
+    defaults = {"n_estimators": 100, "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20}
+    config["model"] = {**model, "params": {**defaults, **model.get("params", {})}}
+    return config
+
+
+def windows(config: dict[str, Any]) -> list[tuple[str, int]]:
+    return [(kind, int(n)) for kind, ns in config["features"].items() for n in ns]
+
+
+def panel(config: dict[str, Any], prices: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, list[str]]:
+    """Every traded asset's features, target and label end, sorted by (date, symbol); and the feature columns."""
+    assets, benchmark = list(config["assets"]), config["benchmark"]
+    bench_close = prices[benchmark].set_index("date")["close"]
+    frames = []
+    for symbol in assets:
+        frame = asset_features(prices[symbol], bench_close, windows(config), int(config["horizon"]))
+        frames.append(frame.assign(symbol=symbol))
+    rows = pd.concat(frames, ignore_index=True).sort_values(["date", "symbol"], kind="stable", ignore_index=True)
+    return rows, [f"{kind}_{n}" for kind, n in windows(config)]
+
+
+def fold_rows(rows: pd.DataFrame, fold: FoldDates, complete: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Training rows (in the window, complete, with a target, purged: label end before the test window) and test
+    rows (in the test window, complete) of one fold, as indices into the (date, symbol)-sorted panel."""
+    dates = rows["date"].to_numpy()
+    lo = dates >= np.datetime64(fold.train_lo, "ns") if not np.isnat(fold.train_lo) else np.ones(len(rows), bool)
+    test_lo = np.datetime64(fold.test_lo, "ns")
+    train = lo & (dates < np.datetime64(fold.train_hi, "ns")) & complete & rows["target"].notna().to_numpy()
+    train &= rows["label_end"].to_numpy() < test_lo  # NaT compares False: no label end, no training row
+    test = (dates >= test_lo) & (dates < np.datetime64(fold.test_hi, "ns"))
+    return np.flatnonzero(train), np.flatnonzero(test)
+
+
+def fit_folds(pool: ProcessPoolExecutor, config: dict[str, Any], rows: pd.DataFrame, columns: list[str], calendar):
+    """Every fold's training and test matrices, submitted to the pool as they are built; returns the test rows per
+    fold, the mask of complete rows and the workers' results."""
+    folds = fold_dates(calendar, config)
+    X = np.ascontiguousarray(rows[columns].to_numpy(dtype=np.float64))
+    complete = ~np.isnan(X).any(axis=1)
+    y = rows["target"].to_numpy(dtype=np.float64)
+    params, seed = config["model"]["params"], int(config["seed"])
+    tests, futures = {}, []
+    for fold in folds:
+        train, test = fold_rows(rows, fold, complete)
+        if not len(train):
+            raise DataError(f"fold {fold.index} has no complete training rows")
+        tests[fold.index] = test
+        use = test[complete[test]]
+        futures.append(pool.submit(fit_predict, fold.index, params, seed, X[train], y[train], X[use]))
+    return tests, complete, [f.result() for f in as_completed(futures)]
+
+
+def run(config: dict[str, Any], timings: dict[str, float]) -> dict[str, Any]:
+    """Run the peer; write `predictions.parquet` to `config["output_dir"]`; fill `timings` (seconds per stage)."""
+    workers = int(config.get("n_jobs") or 1)
+    t0 = time.perf_counter()
+    pool = ProcessPoolExecutor(max_workers=workers)
+    warm = [pool.submit(warm_up) for _ in range(workers)]  # forks every worker now (fork start method)
+    t1 = time.perf_counter()
+    prices = read_prices(config["data_path"], list(dict.fromkeys([*config["assets"], config["benchmark"]])))
+    t2 = time.perf_counter()
+    rows, columns = panel(config, prices)
+    calendar = prices[config["benchmark"]]["date"].to_numpy()
+    del prices
+    t3 = time.perf_counter()
+    tests, complete, results = fit_folds(pool, config, rows, columns, calendar)
+    reports = [w.result() for w in warm] + [r[5:] for r in results]  # (worker pid, its peak RSS so far)
+    pool.shutdown()
+    t4 = time.perf_counter()
+    write_predictions(Path(config["output_dir"]), rows, tests, complete, {r[0]: r[1] for r in results})
+    t5 = time.perf_counter()
+    fit_s, predict_s = sum(r[2] for r in results), sum(r[3] for r in results)
+    share = fit_s / (fit_s + predict_s) if fit_s + predict_s else 1.0
+    # the pool's wall time (building the matrices included) split between fit and predict by the workers' times
+    timings.update(executor=t1 - t0, load=t2 - t1, features=t3 - t2, write=t5 - t4)
+    timings.update(fit=(t4 - t3) * share, predict=(t4 - t3) * (1 - share))
+    peaks: dict[int, float] = {}
+    for pid, peak in reports:
+        peaks[pid] = max(peak, peaks.get(pid, 0.0))
+    return {"n_folds": len(tests), "model_cpu_seconds": sum(r[4] for r in results), "worker_peaks_mb": peaks}
+
+
+def write_predictions(
+    out: Path, rows: pd.DataFrame, tests: dict[int, np.ndarray], complete: np.ndarray, preds: dict[int, np.ndarray]
+) -> Path:
+    """predictions.parquet: every test row of every fold, its prediction (null where a feature is missing)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parts = []
+    for fold, test in sorted(tests.items()):
+        prediction = np.full(len(test), np.nan)
+        prediction[complete[test]] = preds[fold]
+        part = rows.iloc[test][["symbol", "date", "target"]].assign(fold=np.int32(fold), prediction=prediction)
+        parts.append(part)
+    frame = pd.concat(parts, ignore_index=True).sort_values(["fold", "date", "symbol"], ignore_index=True)
+    table = pa.table(
+        {
+            "fold": pa.array(frame["fold"].to_numpy(), pa.int32()),
+            "symbol": pa.array(frame["symbol"].to_numpy(), pa.string()),
+            "date": pa.array(frame["date"].to_numpy().astype("datetime64[D]"), pa.date32()),
+            "prediction": pa.array(frame["prediction"].to_numpy(), pa.float64(), from_pandas=True),
+            "target": pa.array(frame["target"].to_numpy(), pa.float64(), from_pandas=True),
+        }
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, out / "predictions.parquet")
+    return out / "predictions.parquet"
