@@ -12,14 +12,15 @@ Features: `ret_k`, `sma_ratio_n` (pandas' rolling mean) and the target are bitwi
 against Polars' `mean + (x - mean) * alpha`), `vol_n`, `volume_z_n` and `corr_n` (pandas' rolling variance
 against Polars' Welford updates) differ in the last bits: measured on the large and wide workloads, up to 11 ulps
 for `rsi_14`, 260 ulps for `vol_20`, and a relative 2.5e-10 for `volume_z_20` and 6.6e-10 for `corr_60` (values near
-0). The predictions are bitwise the same all the same (large, wide, and the default config on the bundled data):
-LightGBM bins a feature by the order of its values and stores midpoints between distinct training values as
-thresholds, so last-bit differences change a prediction only when a value crosses a threshold or two values merge
-at a bin boundary, which these do not. Only `rsi_14` changes the order at all (a pair of values tied in one engine
-and one ulp apart in the other, inside a bin). The gate would catch a workload where they did.
+0). The predictions are bitwise the same all the same (checked on the default config, the small, large and wide
+workloads): LightGBM bins a feature by the order of its values and stores midpoints between distinct training
+values as thresholds, so a last-bit difference changes a prediction only if it moves a value across a threshold or
+merges two values at a bin boundary. Of the four, only `rsi_14` changes which values are tied at all (one or two
+pairs per workload), and without changing a prediction. A workload where a prediction did change would fail the
+bench's gate; the way out then is to compute that feature as Polars does (its formula order, or a loop).
 
 Peak RSS: this process's own peak plus each pool worker's own peak (`getrusage(RUSAGE_SELF)` in the worker,
-reported with its results). `RUSAGE_CHILDREN` would give only the largest child's peak, not the sum. The workers
-are forked before the data is read, so the pages they share with the parent are the interpreter and the imports.
-Counting those once per process makes the sum an upper bound.
+reported with its results); `getrusage(RUSAGE_CHILDREN)` gives only the largest child's peak, not the sum. The
+workers are forked after the imports (pandas, LightGBM) and before the data is read, so each counts the pages it
+still shares with the parent (about 120 MB of imports): the sum is an upper bound.
 """

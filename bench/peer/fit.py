@@ -1,8 +1,10 @@
 """The peer's pool side: one LightGBM model per fold, fitted in a worker process of a `ProcessPoolExecutor`.
 
 The same `lightgbm.train` call as docs/methodology.md §3 (deterministic, row-wise, one thread, the fold seed) on the
-fold's training matrix, which the pool pickles to the worker. Each worker reports its own peak RSS with every result,
-so that the parent can count its pool's memory.
+fold's training matrix, which the pool pickles to the worker. LightGBM is imported here, at the top, as a script
+would: in the parent, before the pool forks its workers, which inherit it (importing it in each worker instead, while
+the parent reads the data, made the large workload's process 1-3 s slower on the loaded 2-core machine). Each worker
+reports its own peak RSS with every result, so that the parent can count its pool's memory.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 import zlib
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 
 UNIFIED = "*"  # the unified model's symbol in the seed
@@ -43,18 +46,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def warm_up() -> tuple[int, float]:
-    """Import LightGBM in the worker while the parent reads the data and computes the features."""
-    import lightgbm  # noqa: F401
-
+def started() -> tuple[int, float]:
+    """A first task, so that the pool forks its workers at once, while the parent is small."""
     return os.getpid(), peak_rss_mb()
 
 
 def fit_predict(fold: int, params: dict[str, Any], seed: int, X: np.ndarray, y: np.ndarray, X_test: np.ndarray):
     """Fit fold `fold`'s model and predict its test rows. Returns (fold, predictions, fit s, predict s, CPU s,
     worker pid, worker peak RSS in MB)."""
-    import lightgbm as lgb
-
     cpu0, t0 = time.thread_time(), time.perf_counter()
     lgb_params, rounds = train_params(params, fold_seed(seed, fold))
     # keep_training_booster=False (the default): the model is reloaded from its text form, the training data freed

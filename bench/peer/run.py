@@ -1,13 +1,14 @@
 """The peer's run: read once, features once per asset, one matrix per fold, folds fitted on a process pool.
 
-The pool's workers are forked first, while the parent is still small, and import LightGBM while the parent reads the
-data and computes the features. Writes `predictions.parquet` (fold, symbol, date, prediction, target: wf's columns,
+The pool's workers are forked first (the fork start method, Linux's default), while the parent holds the imports only,
+then the data is read. Writes `predictions.parquet` (fold, symbol, date, prediction, target: wf's columns,
 wf's types) for the bench's gate; no backtest.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -18,7 +19,7 @@ import pandas as pd
 
 from bench.peer.data import read_prices
 from bench.peer.features import asset_features
-from bench.peer.fit import fit_predict, warm_up
+from bench.peer.fit import fit_predict, started
 from bench.peer.folds import FoldDates, fold_dates
 from walkforward.errors import ConfigError, DataError
 
@@ -100,8 +101,9 @@ def run(config: dict[str, Any], timings: dict[str, float]) -> dict[str, Any]:
     """Run the peer; write `predictions.parquet` to `config["output_dir"]`; fill `timings` (seconds per stage)."""
     workers = int(config.get("n_jobs") or 1)
     t0 = time.perf_counter()
-    pool = ProcessPoolExecutor(max_workers=workers)
-    warm = [pool.submit(warm_up) for _ in range(workers)]  # forks every worker now (fork start method)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))  # named: 3.14's
+    # default (forkserver) would start workers that import everything again
+    warm = [pool.submit(started) for _ in range(workers)]  # forks every worker now, before the data is read
     t1 = time.perf_counter()
     prices = read_prices(config["data_path"], list(dict.fromkeys([*config["assets"], config["benchmark"]])))
     t2 = time.perf_counter()
