@@ -140,10 +140,15 @@ def test_peer_wilder_mean_and_folds_by_hand():
         ("2024-01-05", "2024-01-09", "2024-01-09", "2024-01-11"),
     ]
     # fold 0's training rows Jan 3 and 4; with horizon 1 the label of Jan 4 ends on Jan 5, in the test window: purged
-    dates = pd.Series(calendar.astype("datetime64[ns]"))
-    rows = pd.DataFrame({"date": dates, "target": 0.0, "label_end": dates.shift(-1)})
-    train, test = fold_rows(rows, folds[0], np.ones(len(rows), dtype=bool))
+    dates = calendar.astype("datetime64[ns]")
+    label_end = np.append(dates[1:], np.datetime64("NaT", "ns"))
+    train, test = fold_rows(dates, label_end, np.ones(len(dates), dtype=bool), folds[0])
     assert train.tolist() == [2] and test.tolist() == [4, 5]  # Jan 3; Jan 5 and Jan 8
+    # an expanding window trains from the first row; an embargo of 1 session ends fold 1's training on Jan 4
+    expanding = fold_dates(calendar, {**config, "embargo": 1, "window": "expanding"})
+    assert np.isnat(expanding[1].train_lo) and str(expanding[1].train_hi) == "2024-01-08"
+    train, test = fold_rows(dates, label_end, np.ones(len(dates), dtype=bool), expanding[1])
+    assert train.tolist() == [0, 1, 2, 3, 4] and test.tolist() == [6, 7]  # Jan 1-5 (Jan 5's ends Jan 8); Jan 9, 10
 
 
 # --- the xl workloads, defined and planned without running them ------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -66,35 +66,37 @@ def panel(config: dict[str, Any], prices: dict[str, pd.DataFrame]) -> tuple[pd.D
     return rows, [f"{kind}_{n}" for kind, n in windows(config)]
 
 
-def fold_rows(rows: pd.DataFrame, fold: FoldDates, complete: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Training rows (in the window, complete, with a target, purged: label end before the test window) and test
-    rows (in the test window, complete) of one fold, as indices into the (date, symbol)-sorted panel."""
-    dates = rows["date"].to_numpy()
-    lo = dates >= np.datetime64(fold.train_lo, "ns") if not np.isnat(fold.train_lo) else np.ones(len(rows), bool)
-    test_lo = np.datetime64(fold.test_lo, "ns")
-    train = lo & (dates < np.datetime64(fold.train_hi, "ns")) & complete & rows["target"].notna().to_numpy()
-    train &= rows["label_end"].to_numpy() < test_lo  # NaT compares False: no label end, no training row
-    test = (dates >= test_lo) & (dates < np.datetime64(fold.test_hi, "ns"))
-    return np.flatnonzero(train), np.flatnonzero(test)
+def fold_rows(dates: np.ndarray, label_end: np.ndarray, usable: np.ndarray, fold: FoldDates):
+    """Training rows (in the window, `usable`: complete with a target, purged: label end before the test window) and
+    test rows (in the test window) of one fold, as indices into the panel, whose `dates` are sorted."""
+    at = lambda day: int(np.searchsorted(dates, np.datetime64(day, "ns"), side="left"))  # noqa: E731
+    a, b = (0 if np.isnat(fold.train_lo) else at(fold.train_lo)), at(fold.train_hi)
+    keep = usable[a:b] & (label_end[a:b] < np.datetime64(fold.test_lo, "ns"))  # NaT compares False: no label end
+    return a + np.flatnonzero(keep), np.arange(at(fold.test_lo), at(fold.test_hi))
 
 
-def fit_folds(pool: ProcessPoolExecutor, config: dict[str, Any], rows: pd.DataFrame, columns: list[str], calendar):
-    """Every fold's training and test matrices, submitted to the pool as they are built; returns the test rows per
-    fold, the mask of complete rows and the workers' results."""
-    folds = fold_dates(calendar, config)
+def fit_folds(pool: ProcessPoolExecutor, workers: int, config: dict[str, Any], data: tuple):
+    """Every fold's training and test matrices, submitted to the pool as they are built, at most one waiting per
+    worker (the others would sit in memory as pickled copies); returns the test rows per fold, the mask of complete
+    rows and the workers' results."""
+    rows, columns, calendar = data
     X = np.ascontiguousarray(rows[columns].to_numpy(dtype=np.float64))
     complete = ~np.isnan(X).any(axis=1)
     y = rows["target"].to_numpy(dtype=np.float64)
+    dates, label_end, usable = rows["date"].to_numpy(), rows["label_end"].to_numpy(), complete & ~np.isnan(y)
     params, seed = config["model"]["params"], int(config["seed"])
-    tests, futures = {}, []
-    for fold in folds:
-        train, test = fold_rows(rows, fold, complete)
+    tests, results, pending = {}, [], set()
+    for fold in fold_dates(calendar, config):
+        train, test = fold_rows(dates, label_end, usable, fold)
         if not len(train):
             raise DataError(f"fold {fold.index} has no complete training rows")
         tests[fold.index] = test
+        if len(pending) > workers:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            results += [f.result() for f in done]
         use = test[complete[test]]
-        futures.append(pool.submit(fit_predict, fold.index, params, seed, X[train], y[train], X[use]))
-    return tests, complete, [f.result() for f in as_completed(futures)]
+        pending.add(pool.submit(fit_predict, fold.index, params, seed, X[train], y[train], X[use]))
+    return tests, complete, results + [f.result() for f in pending]
 
 
 def run(config: dict[str, Any], timings: dict[str, float]) -> dict[str, Any]:
@@ -111,7 +113,7 @@ def run(config: dict[str, Any], timings: dict[str, float]) -> dict[str, Any]:
     calendar = prices[config["benchmark"]]["date"].to_numpy()
     del prices
     t3 = time.perf_counter()
-    tests, complete, results = fit_folds(pool, config, rows, columns, calendar)
+    tests, complete, results = fit_folds(pool, workers, config, (rows, columns, calendar))
     reports = [w.result() for w in warm] + [r[5:] for r in results]  # (worker pid, its peak RSS so far)
     pool.shutdown()
     t4 = time.perf_counter()
