@@ -120,16 +120,26 @@ def test_peer_predictions_are_bitwise_wf_predictions_and_the_gate_fails_on_a_one
     assert not gate[0]["ok"] and gate[0]["problems"] == [f"predictions: 1 of {preds.height} rows differ in prediction"]
 
 
-def test_peer_wilder_mean_and_folds_by_hand():
-    import pandas as pd
-
-    from bench.peer.features import wilder_mean
+def test_peer_panel_windows_stay_inside_each_asset_and_folds_by_hand():
     from bench.peer.folds import fold_dates
+    from bench.peer.panel import Panel
     from bench.peer.run import fold_rows
 
-    # n = 2: row 2 is the mean of x[1..2]; then avg = (avg * 1 + x) / 2
-    got = wilder_mean(pd.Series([np.nan, 1.0, 2.0, 3.0, 4.0]), 2).to_numpy()
-    np.testing.assert_array_equal(got, [np.nan, np.nan, 1.5, 2.25, 3.125])
+    # two assets, rows sorted by (symbol, date): A = 1, 2, 3, 5, 9 and B = 10, 10, 10
+    p = Panel(np.array(["A"] * 5 + ["B"] * 3, dtype=object))
+    x = np.array([1.0, 2.0, 3.0, 5.0, 9.0, 10.0, 10.0, 10.0])
+    nan = np.nan
+    np.testing.assert_array_equal(p.lag(x, 1), [nan, 1, 2, 3, 5, nan, 10, 10])
+    np.testing.assert_array_equal(p.lag(x, -2), [3, 5, 9, nan, nan, 10, nan, nan])
+    np.testing.assert_array_equal(p.rolling(x, 2).mean(), [nan, 1.5, 2.5, 4, 7, nan, 10, 10])
+    np.testing.assert_array_equal(p.flat(x, 2), [False, False, False, False, False, False, True, True])
+    # sma_ratio over 2 rows: mean / close - 1, exactly 0 over B's flat windows
+    np.testing.assert_array_equal(p.sma_ratio(x, 2), [nan, 1.5 / 2 - 1, 2.5 / 3 - 1, 4 / 5 - 1, 7 / 9 - 1, nan, 0, 0])
+    # Wilder's mean, n = 2, of the first differences: row 2 is the mean of rows 1..2, then avg = (avg + d) / 2;
+    # B starts afresh (its differences 0, 0: row 2 is B's third row)
+    diff = x - p.lag(x, 1)  # A: nan, 1, 1, 2, 4; B: nan, 0, 0
+    np.testing.assert_array_equal(p.wilder_mean(diff, 2), [nan, nan, 1.0, 1.5, 2.75, nan, nan, 0.0])
+
     # 8 weekdays; out of sample from the 5th: 4 sessions, steps of 2 -> 2 folds, each training on the 2 before it
     calendar = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-01-11"))
     calendar = calendar[np.is_busday(calendar)]  # Jan 1-5, 8-10

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from bench.peer.data import read_prices
-from bench.peer.features import asset_features
 from bench.peer.fit import fit_predict, started
 from bench.peer.folds import FoldDates, fold_dates
+from bench.peer.panel import panel_features
 from walkforward.errors import ConfigError, DataError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "walkforward" / "configs" / "default.json"
@@ -54,16 +54,14 @@ def windows(config: dict[str, Any]) -> list[tuple[str, int]]:
     return [(kind, int(n)) for kind, ns in config["features"].items() for n in ns]
 
 
-def panel(config: dict[str, Any], prices: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, list[str]]:
+def panel(config: dict[str, Any], prices: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Every traded asset's features, target and label end, sorted by (date, symbol); and the feature columns."""
-    assets, benchmark = list(config["assets"]), config["benchmark"]
-    bench_close = prices[benchmark].set_index("date")["close"]
-    frames = []
-    for symbol in assets:
-        frame = asset_features(prices[symbol], bench_close, windows(config), int(config["horizon"]))
-        frames.append(frame.assign(symbol=symbol))
-    rows = pd.concat(frames, ignore_index=True).sort_values(["date", "symbol"], kind="stable", ignore_index=True)
-    return rows, [f"{kind}_{n}" for kind, n in windows(config)]
+    bench = prices[prices["symbol"] == config["benchmark"]]
+    rows = prices[prices["symbol"].isin(config["assets"])].reset_index(drop=True)  # sorted by (symbol, date)
+    features = panel_features(rows, bench, windows(config), int(config["horizon"]))
+    rows = pd.DataFrame({"symbol": rows["symbol"], "date": rows["date"], **features})
+    order = np.argsort(rows["date"].to_numpy(), kind="stable")  # (date, symbol): symbols stay sorted within a date
+    return rows.take(order).reset_index(drop=True), [f"{kind}_{n}" for kind, n in windows(config)]
 
 
 def fold_rows(dates: np.ndarray, label_end: np.ndarray, usable: np.ndarray, fold: FoldDates):
@@ -107,10 +105,10 @@ def run(config: dict[str, Any], timings: dict[str, float]) -> dict[str, Any]:
     # default (forkserver) would start workers that import everything again
     warm = [pool.submit(started) for _ in range(workers)]  # forks every worker now, before the data is read
     t1 = time.perf_counter()
-    prices = read_prices(config["data_path"], list(dict.fromkeys([*config["assets"], config["benchmark"]])))
+    prices = read_prices(config["data_path"], [*config["assets"], config["benchmark"]])
     t2 = time.perf_counter()
     rows, columns = panel(config, prices)
-    calendar = prices[config["benchmark"]]["date"].to_numpy()
+    calendar = prices.loc[prices["symbol"] == config["benchmark"], "date"].to_numpy()
     del prices
     t3 = time.perf_counter()
     tests, complete, results = fit_folds(pool, workers, config, (rows, columns, calendar))
