@@ -28,7 +28,9 @@ def fold_seed(seed: int, fold: int, symbol: str = UNIFIED) -> int:
 
 
 def train_params(params: dict[str, Any], seed: int) -> tuple[dict[str, Any], int]:
-    """LightGBM's training params and the number of boosting rounds (`n_estimators`)."""
+    """LightGBM's training params and the number of boosting rounds (`n_estimators`). Written again from §3 rather
+    than imported from walkforward.models: a change to wf's settings then fails the bench's gate instead of being
+    followed silently."""
     params = dict(params)
     rounds = int(params.pop("n_estimators"))
     fixed = {
