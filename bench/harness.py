@@ -79,7 +79,7 @@ def plan(
     for w in workloads:
         if legacy:
             cases.append(Case(w, "legacy", 1))
-        if peer:
+        if peer and not WORKLOADS[w].study:  # the peer does the default study only
             cases.append(Case(w, "peer", available_cores()))
         for ex in dict.fromkeys(("threads", executor)):
             cases += [Case(w, "polars", n, ex) for n in workers]
