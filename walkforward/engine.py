@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 from walkforward import metrics
 from walkforward.cancel import Cancellation
@@ -84,6 +85,20 @@ def fold_job(m: Matrix, lay: Layout, config: Config, keep_models: bool) -> FoldJ
     )
 
 
+def load_and_import(config: Config, fingerprint: str | None, timer: Timer, since: float) -> tuple[pl.DataFrame, str]:
+    """The Parquet store, then the feature plan in Polars' threads while this thread imports the model library
+    (start-up: mostly Python holding the GIL, which Polars does not need). Each is measured whole: `load` from `since`
+    to starting the plan, `features` from there to having the frame, `import` the import's own wall time; the last two
+    overlap (docs/methodology.md §6)."""
+    pending, fingerprint = start_features(config, fingerprint)
+    timer["load"] = timer.get("load", 0.0) + pending.started - since
+    with timer("import"):
+        prepare_models(config)
+    frame = pending.result()
+    timer["features"] = timer.get("features", 0.0) + time.perf_counter() - pending.started
+    return frame, fingerprint
+
+
 def model_timings(timer: Timer, results: dict[Task, TaskResult], window: tuple[float, float]) -> None:
     """Measured, never apportioned (docs/methodology.md §6): `models` is the pool's wall time less starting and
     stopping its workers; `fit` and `predict` the wall time during which at least one worker was fitting, resp.
@@ -116,19 +131,10 @@ def run(
 ) -> EngineResult:
     """Run the walk-forward; with `checkpoints`, skip the tasks they hold and save each new one as it finishes.
     `universe`: `walkforward.universe.resolve(config)` when the caller has it (its config, assets listed, is run)."""
-    timer = Timer()
-    t0 = time.perf_counter()
+    timer, t0 = Timer(), time.perf_counter()
     universe = universe or resolve(config)
+    frame, fingerprint = load_and_import(universe.config, fingerprint, timer, t0)
     config = universe.config
-    pending, fingerprint = start_features(config, fingerprint)
-    timer["load"] = pending.started - t0
-    # The plan runs in Polars' threads while this thread imports the model library (start-up: mostly Python
-    # holding the GIL, which Polars does not need). Both are measured whole: `features` from starting the plan to
-    # having the frame, `import` the import's own wall time; they overlap (docs/methodology.md §6).
-    with timer("import"):
-        prepare_models(config)
-    frame = pending.result()
-    timer["features"] = time.perf_counter() - pending.started
     with timer("validate"):
         check_panel(frame, config)
     with timer("features"):
