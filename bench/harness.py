@@ -222,6 +222,7 @@ def summarise(case: Case, runs: list[dict[str, Any]]) -> dict[str, Any]:
         # share of the wall time outside the models (load..write), start-up (imports, workers) excluded
         "non_model_share": pipeline / (pipeline + model) if pipeline + model else None,
         "non_model_seconds": pipeline,
+        "model_share": model / run_median if run_median else None,  # the models' wall time / the in-process run
         "model_cpu_seconds": statistics.median(r["model_cpu_seconds"] for r in runs),
         "model_floor_seconds": floor,
         "floor_over_wall": floor / run_median if run_median else None,

@@ -28,7 +28,7 @@ CASE_KEYS = {
     "stages", "non_model_share", "non_model_seconds", "model_cpu_seconds", "model_floor_seconds",
     "floor_over_wall", "peak_rss_mb", "cpu_count", "affinity", "oversubscribed", "imported", "packages",
     "n_folds", "repeats", "speedup_vs_legacy", "speedup_vs_peer", "speedup_vs_1_worker", "parallel_efficiency",
-    "cold_wall_seconds",
+    "cold_wall_seconds", "model_share",
 }  # fmt: skip
 STAGES = {"import", "load", "validate", "features", "models", "fit", "predict", "backtest", "metrics", "write"}
 MACHINE_KEYS = {"cpu_model", "cpu_count", "cores_available", "memory_gib", "os", "platform", "python", "packages"}
@@ -141,6 +141,7 @@ def test_the_gate_checks_every_repeat_and_the_cold_store_run(tmp_path, monkeypat
     assert [c["cold_wall_seconds"] for c in result.cases] == [None, 2.0, None]
     # the share outside the models: total - import - models = 0.25 of the 0.75 that is not start-up
     assert result.cases[1]["non_model_seconds"] == 0.25 and result.cases[1]["non_model_share"] == 1 / 3
+    assert result.cases[1]["model_share"] == 0.5  # models 0.5 of the run's 1.0
 
 
 def test_the_report_describes_the_machine_and_defaults_to_bench_results(tmp_path):
