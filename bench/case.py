@@ -2,6 +2,12 @@
 
 SPEC holds config overrides; RESULT gets the run's timings, model CPU seconds, peak RSS, the CPUs the process had,
 package versions and which heavy modules the run imported.
+
+Peak RSS: this process's own peak plus, for the `processes` and `dask` executors, each worker process's own peak (the
+largest its tasks reported: `getrusage(RUSAGE_SELF)` in the worker, walkforward/execution/task.py), as the peer's
+(bench/peer) is counted. An upper bound of what the processes held at once: each peak is counted whole though they
+need not coincide, and pages shared between processes (the memory-mapped matrix, libraries) count once per process.
+Dask's nanny processes and scheduler are not counted.
 """
 
 from __future__ import annotations
@@ -30,15 +36,18 @@ def main(spec_path: str, result_path: str) -> None:
     if wants_lean_lightgbm(config):  # as `wf run` does (cli/lean.py)
         import_lightgbm_lean()
     t_run = time.perf_counter()
-    _, info = execute(config)
+    run, info = execute(config)
     t_end = time.perf_counter()
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     result = {
         "startup_seconds": t_run - T0,
         "run_seconds": t_end - t_run,
         "process_seconds": t_end - T0,
         "timings": info["timings"],
         "model_cpu_seconds": info["model_cpu_seconds"],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "peak_rss_mb": own + sum(run.worker_peaks_mb.values()),
+        "main_peak_rss_mb": own,
+        "worker_peak_rss_mb": sorted(run.worker_peaks_mb.values()),
         "cpu_count": os.cpu_count(),
         "affinity": sorted(os.sched_getaffinity(0)),
         "packages": package_versions(),

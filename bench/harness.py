@@ -3,9 +3,9 @@
 A case is (workload, engine, workers, repeat). The legacy engine (single-threaded) runs once per workload and
 repeat, unless left out (`legacy=False`: it takes many minutes on xl); the peer baseline (bench/peer: pandas, a
 process pool on every core) once per workload and repeat, unless left out (`peer=False`); the Polars engine once per
-worker count and repeat. The gate compares the first repeat's outputs: every Polars run against the legacy run of
-the workload (trades exactly; predictions, returns, metrics within 1e-9), every worker count against the first
-(bitwise), and the peer's predictions against the first Polars run's (bitwise).
+worker count and repeat; and, once per workload, the first Polars case again on a Parquet store rebuilt from the data
+(cold: the store's folder deleted; the operating system's file cache stays warm), reported as `cold_wall_seconds`
+next to that case's warm wall time. The determinism gate (bench/gate.py) checks every repeat and the cold run.
 """
 
 from __future__ import annotations
@@ -22,16 +22,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.peer.gate import compare_predictions
+from bench.gate import cold_check, determinism_gate, repeat_check
+from bench.machine import machine_info
+from bench.speedups import add_speedups, executor_overhead
 from bench.workloads import WORKLOADS, ensure_dataset
-from walkforward.compare import compare_runs
 from walkforward.config import available_cores
+from walkforward.data.layout import store_root
 from walkforward.errors import WalkforwardError
 from walkforward.execution.registry import EXECUTORS
 
-STAGES = ("import", "load", "validate", "features", "executor", "fit", "predict", "backtest", "metrics", "write")
+__all__ = ["Case", "determinism_gate", "executor_overhead", "plan", "run_bench", "write_report"]
+
+# `models`: the pool's wall time (start and stop excluded); `fit`/`predict`: when at least one worker fitted/predicted,
+# inside it (docs/methodology.md §6). `features` overlaps `import` (the plan runs while the model library imports).
+STAGES = (
+    "import", "load", "validate", "features", "executor", "models", "fit", "predict", "backtest", "metrics", "write",
+)  # fmt: skip
+RESULTS = Path(__file__).resolve().parent / "results"  # where `wf bench` writes its report unless told
 STARTUP = ("import", "executor")  # importing the engine and model library; starting and stopping workers
-TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -136,20 +144,29 @@ def run_bench(
     root = Path(tempfile.mkdtemp(prefix="wf-bench-")) if keep_dir is None else keep_dir
     samples: dict[Case, list[dict[str, Any]]] = {c: [] for c in cases}
     outputs: dict[Case, Path] = {}
+    later: list[dict[str, Any]] = []  # the gate's checks of repeats after the first and of the cold runs
+    cold: dict[Case, float] = {}
+    extra = lambda case: {"scheduler": scheduler} if scheduler and case.executor == "dask" else None  # noqa: E731
     try:
         for r in range(repeat):
             for case in cases:
                 if on_case:
                     on_case(case, r)
-                out = root / case.workload / f"{case.label.replace('/', '-').replace(' ', '')}-r{r}"
-                extra = {"scheduler": scheduler} if scheduler and case.executor == "dask" else None
-                samples[case].append(run_case(case, out, extra))
+                out = root / case.workload / f"{_folder(case)}-r{r}"
+                samples[case].append(run_case(case, out, extra(case)))
                 if r == 0:
                     outputs[case] = out
-                else:
+                else:  # checked before its folder goes
+                    later.append(repeat_check(case, r, out, cases, outputs))
                     shutil.rmtree(out, ignore_errors=True)
-        result = BenchResult(cases=[summarise(c, samples[c]) for c in cases])
-        result.gate = determinism_gate(cases, outputs)
+        for case in cold_cases(cases):
+            if on_case:
+                on_case(case, repeat)
+            out = root / case.workload / f"{_folder(case)}-cold"
+            cold[case] = run_cold(case, out, extra(case))
+            later.append(cold_check(case, out, outputs))
+        result = BenchResult(cases=[{**summarise(c, samples[c]), "cold_wall_seconds": cold.get(c)} for c in cases])
+        result.gate = determinism_gate(cases, outputs) + later
     finally:
         if keep_dir is None:
             shutil.rmtree(root, ignore_errors=True)
@@ -158,16 +175,37 @@ def run_bench(
     return result
 
 
+def _folder(case: Case) -> str:
+    return case.label.replace("/", "-").replace(" ", "")
+
+
+def cold_cases(cases: list[Case]) -> list[Case]:
+    """Per workload, its first Polars case: the one run again on a store rebuilt cold."""
+    first: dict[str, Case] = {}
+    for case in cases:
+        if case.engine == "polars":
+            first.setdefault(case.workload, case)
+    return list(first.values())
+
+
+def run_cold(case: Case, out: Path, extra: dict[str, Any] | None) -> float:
+    """The case's process wall time on a Parquet store rebuilt from the data: the store's folder (beside the bench's
+    own generated data in bench/.cache, never a user's) is deleted first, so the run converts the data again."""
+    shutil.rmtree(store_root(WORKLOADS[case.workload].data_path(case.engine)), ignore_errors=True)
+    return run_case(case, out, extra)["wall_seconds"]
+
+
 def summarise(case: Case, runs: list[dict[str, Any]]) -> dict[str, Any]:
     walls = [r["wall_seconds"] for r in runs]
     totals = [r["timings"]["total"] for r in runs]
     first = runs[0]
     med = lambda key: statistics.median(r["timings"].get(key, 0.0) for r in runs)  # noqa: E731
     run_median = statistics.median(totals)
-    model = med("fit") + med("predict")
-    # wall time outside model fit/predict and start-up, per run (stages may overlap, e.g. writing with metrics)
+    model = statistics.median(_models(r["timings"]) for r in runs)
+    # the wall time outside the models and start-up, per run: total - import - executor - models (not a sum of the
+    # other stages, which overlap: the features with the import)
     pipeline = statistics.median(
-        r["timings"]["total"] - sum(r["timings"].get(s, 0.0) for s in (*STARTUP, "fit", "predict")) for r in runs
+        r["timings"]["total"] - sum(r["timings"].get(s, 0.0) for s in STARTUP) - _models(r["timings"]) for r in runs
     )
     cores = len(first["affinity"])
     floor = statistics.median(r["model_cpu_seconds"] for r in runs) / min(case.workers, cores)
@@ -181,9 +219,10 @@ def summarise(case: Case, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "run_seconds": {"median": run_median, "min": min(totals), "max": max(totals)},
         "startup_seconds": statistics.median(r["startup_seconds"] for r in runs),
         "stages": {s: med(s) for s in STAGES},
-        # share of the wall time outside model fit/predict (load..write), start-up (imports, workers) excluded
+        # share of the wall time outside the models (load..write), start-up (imports, workers) excluded
         "non_model_share": pipeline / (pipeline + model) if pipeline + model else None,
         "non_model_seconds": pipeline,
+        "model_share": model / run_median if run_median else None,  # the models' wall time / the in-process run
         "model_cpu_seconds": statistics.median(r["model_cpu_seconds"] for r in runs),
         "model_floor_seconds": floor,
         "floor_over_wall": floor / run_median if run_median else None,
@@ -198,86 +237,15 @@ def summarise(case: Case, runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def add_speedups(rows: list[dict[str, Any]]) -> None:
-    """Speedup vs legacy, vs the peer and vs 1 worker (process wall medians), and parallel efficiency."""
-    for row in rows:
-        same = [r for r in rows if r["workload"] == row["workload"]]
-        legacy = next((r for r in same if r["engine"] == "legacy"), None)
-        peer = next((r for r in same if r["engine"] == "peer"), None)
-        one = next(
-            (r for r in same if r["engine"] == "polars" and r["executor"] == row["executor"] and r["workers"] == 1),
-            None,
-        )
-        wall = row["wall_seconds"]["median"]
-        row["speedup_vs_legacy"] = legacy["wall_seconds"]["median"] / wall if legacy else None
-        row["speedup_vs_peer"] = peer["wall_seconds"]["median"] / wall if peer else None
-        if row["engine"] != "polars" or one is None:
-            row["speedup_vs_1_worker"] = row["parallel_efficiency"] = None
-        else:
-            row["speedup_vs_1_worker"] = one["wall_seconds"]["median"] / wall
-            row["parallel_efficiency"] = row["speedup_vs_1_worker"] / row["workers"]
+def _models(timings: dict[str, float]) -> float:
+    """The models' wall time: the pool's (`models`, measured) where the engine runs one, else fit + predict (the
+    legacy engine fits and predicts one after the other in one thread, each timed)."""
+    return timings["models"] if "models" in timings else timings.get("fit", 0.0) + timings.get("predict", 0.0)
 
 
-def executor_overhead(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each non-thread case against the thread pool with as many workers: process wall and in-process run time
-    (medians), and the extra time as a share of the thread pool's."""
-    out = []
-    for row in rows:
-        if row["engine"] != "polars" or row["executor"] == "threads":
-            continue
-        base = next(
-            (
-                r
-                for r in rows
-                if r["workload"] == row["workload"]
-                and r["engine"] == row["engine"]
-                and r["executor"] == "threads"
-                and r["workers"] == row["workers"]
-            ),
-            None,
-        )
-        if base is None:
-            continue
-        wall, base_wall = row["wall_seconds"]["median"], base["wall_seconds"]["median"]
-        run, base_run = row["run_seconds"]["median"], base["run_seconds"]["median"]
-        out.append(
-            {
-                "workload": row["workload"],
-                "workers": row["workers"],
-                "executor": row["executor"],
-                "wall_seconds": wall,
-                "threads_wall_seconds": base_wall,
-                "wall_overhead": wall / base_wall - 1 if base_wall else None,
-                "run_seconds": run,
-                "threads_run_seconds": base_run,
-                "run_overhead": run / base_run - 1 if base_run else None,
-                "executor_seconds": row["stages"]["executor"],
-            }
-        )
-    return out
-
-
-def determinism_gate(cases: list[Case], outputs: dict[Case, Path]) -> list[dict[str, Any]]:
-    gate = []
-    for workload in dict.fromkeys(c.workload for c in cases):
-        legacy = next((c for c in cases if c.workload == workload and c.engine == "legacy"), None)
-        peer = next((c for c in cases if c.workload == workload and c.engine == "peer"), None)
-        fast = [c for c in cases if c.workload == workload and c.engine == "polars"]
-        for case in fast if legacy is not None else ():
-            cmp = compare_runs(outputs[legacy], outputs[case], TOLERANCE)
-            gate.append(_gate_row(workload, f"{case.label} vs legacy", cmp))
-        for case in fast[1:]:
-            cmp = compare_runs(outputs[fast[0]], outputs[case], 0.0)
-            gate.append(_gate_row(workload, f"{case.label} vs {fast[0].label} (bitwise)", cmp))
-        if peer is not None and fast:
-            cmp = compare_predictions(outputs[fast[0]], outputs[peer])
-            gate.append(_gate_row(workload, f"peer predictions vs {fast[0].label} (bitwise)", cmp))
-    return gate
-
-
-def _gate_row(workload: str, check: str, cmp: Any) -> dict[str, Any]:
-    bad = [f"{t.name}: {t.message}" for t in cmp.tables if not t.ok]
-    return {"workload": workload, "check": check, "ok": cmp.ok, "problems": bad}
+def default_output(workloads: list[str]) -> Path:
+    """bench/results/<UTC date>-<workloads>.json, e.g. bench/results/2026-12-01-large-wide.json."""
+    return RESULTS / f"{time.strftime('%Y-%m-%d', time.gmtime())}-{'-'.join(workloads)}.json"
 
 
 def write_report(result: BenchResult, path: Path, command: str) -> None:
@@ -288,7 +256,7 @@ def write_report(result: BenchResult, path: Path, command: str) -> None:
         path,
         {
             "command": command,
-            "machine": {"cores_available": available_cores(), "platform": sys.platform},
+            "machine": machine_info(),
             "date": time.strftime("%Y-%m-%d %H:%M:%S"),
             "cases": result.cases,
             "executor_overhead": result.overhead,

@@ -1,5 +1,7 @@
-"""The bench PNG: speedup vs workers per workload, and per workload (each on its own scale) stacked per-stage
-bars per engine and worker count."""
+"""The bench PNG: speedup vs workers per workload, and per workload (each on its own scale) a stacked bar per engine
+and worker count: start-up (imports, starting and stopping workers), the models (the pool's wall time) and the rest of
+the in-process run (total - start-up - models). The stages of run.json overlap (the features with the import, fit
+with predict across workers: docs/methodology.md §6), so they are not stacked; the JSON has each."""
 
 from __future__ import annotations
 
@@ -7,17 +9,18 @@ from pathlib import Path
 from typing import Any
 
 STAGE_COLOURS = {
-    "import": "#dddddd",  # start-up: importing the engine and the model library
-    "load": "#8c8c8c",
-    "validate": "#bdbdbd",
-    "features": "#4c72b0",
-    "executor": "#c44e52",  # starting and stopping worker processes or a cluster
-    "fit": "#dd8452",
-    "predict": "#f2b880",
-    "backtest": "#55a868",
-    "metrics": "#8172b3",
-    "write": "#937860",
+    "start-up": "#dddddd",  # importing the engine and the model library; starting and stopping workers
+    "models": "#dd8452",  # the pool's wall time: fit and predict
+    "other": "#4c72b0",  # load, features, validate, backtest, metrics, write: the run less start-up and models
 }
+
+
+def segments(case: dict[str, Any]) -> dict[str, float]:
+    """A case's bar: medians of start-up, models and the rest (bench.harness.summarise's `non_model_seconds`)."""
+    stages = case["stages"]
+    models = stages.get("models") or stages.get("fit", 0.0) + stages.get("predict", 0.0)
+    startup = stages.get("import", 0.0) + stages.get("executor", 0.0)
+    return {"start-up": startup, "models": models, "other": case["non_model_seconds"]}
 
 
 def plot(cases: list[dict[str, Any]], path: Path) -> Path:
@@ -56,12 +59,13 @@ def plot(cases: list[dict[str, Any]], path: Path) -> Path:
         rows = [c for c in cases if c["workload"] == w]
         for i, c in enumerate(rows):
             bottom = 0.0
+            parts = segments(c)
             for stage, colour in STAGE_COLOURS.items():
-                v = c["stages"].get(stage, 0.0)
+                v = parts[stage]
                 ax.bar(i, v, bottom=bottom, color=colour, label=stage if (k == 0 and i == 0) else None)
                 bottom += v
         ax.set_xticks(range(len(rows)), [c["label"] for c in rows], rotation=60, ha="right", fontsize=8)
-        ax.set_title(f"{w}: seconds per stage")
+        ax.set_title(f"{w}: where the run's time goes")
         ax.grid(axis="y", alpha=0.3)
         if k == 0:
             ax.set_ylabel("seconds (median, in-process)")

@@ -29,12 +29,26 @@ def _x(v: Any, pattern: str = "{:.2f}") -> str:
 def workload_table(workload: str, rows: list[dict[str, Any]]) -> Table:
     t = Table(
         title=f"workload {workload} ({rows[0]['n_folds']} folds)",
-        caption="wall: process, start-up included; floor/wall: model CPU / min(workers, cores) / in-process run; "
-        "other: share of the in-process wall time, start-up excluded, spent outside model fit/predict; "
-        "peer: pandas + a process pool (bench/peer), MB counting its workers",
+        caption="wall: process, start-up included; cold: the same case on a Parquet store rebuilt from the data; "
+        "floor/wall: model CPU / min(workers, cores) / in-process run; other: share of the in-process wall time, "
+        "start-up excluded, spent outside the models; peer: pandas + a process pool (bench/peer); MB: peak RSS, "
+        "counting the worker processes of the peer and of wf's processes/dask executors",
         header_style="bold",
     )
-    cols = ("case", "wall s", "min–max", "×peer", "×legacy", "×1 worker", "eff.", "floor/wall", "other", "MB", "note")
+    cols = (
+        "case",
+        "wall s",
+        "min–max",
+        "cold s",
+        "×peer",
+        "×legacy",
+        "×1 worker",
+        "eff.",
+        "floor/wall",
+        "other",
+        "MB",
+        "note",
+    )
     for col in cols:
         t.add_column(col, justify="left" if col in ("case", "note") else "right", no_wrap=True)
     for r in rows:
@@ -44,6 +58,7 @@ def workload_table(workload: str, rows: list[dict[str, Any]]) -> Table:
             r["label"],
             f"{w['median']:.2f}",
             f"{w['min']:.2f}–{w['max']:.2f}",
+            _x(r.get("cold_wall_seconds")),
             _x(r["speedup_vs_peer"], "{:.2f}x"),
             _x(r["speedup_vs_legacy"], "{:.2f}x"),
             _x(r["speedup_vs_1_worker"], "{:.2f}x"),
@@ -85,9 +100,10 @@ def bench(
         str, typer.Option(help="small, medium, large, wide, xl, xl1000 (comma-separated).")
     ] = "small,medium,large",
     repeat: Annotated[int, typer.Option(min=1, help="Repeats per case; medians are reported.")] = 3,
-    output: Annotated[Path, typer.Option(help="JSON report; a PNG is written next to it.")] = Path(
-        "results/performance_benchmarks.json"
-    ),
+    output: Annotated[
+        Path | None,
+        typer.Option(help="JSON report (default bench/results/DATE-WORKLOADS.json); a PNG is written next to it."),
+    ] = None,
     keep_runs: Annotated[Path | None, typer.Option(help="Keep every case's outputs in this folder.")] = None,
     executor: Annotated[
         str, typer.Option(help="threads, processes or dask: another executor also runs and is compared with threads.")
@@ -106,12 +122,13 @@ def bench(
 ) -> None:
     """Time both engines and the peer baseline over workloads and worker counts, each case in its own process; fail
     if outputs differ."""
-    from bench.harness import plan, run_bench, write_report
+    from bench.harness import default_output, plan, run_bench, write_report
     from bench.plots import plot
 
     names = [w.strip() for w in workloads.split(",") if w.strip()]
+    output = output or default_output(names)
     counts = _ints(workers, "--workers")
-    total = len(plan(names, counts, executor, legacy, peer)) * repeat
+    total = len(plan(names, counts, executor, legacy, peer)) * repeat + len(names)  # + a cold run per workload
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not progress) as bar:
         task = bar.add_task("bench", total=total)
@@ -158,9 +175,14 @@ def bench(
     write_report(result, output, command)
     png = plot(result.cases, output.with_suffix(".png"))
     console.print(f"report: {output}  chart: {png}")
+    repeats = [g for g in result.gate if " repeat " in g["check"]]
     for g in result.gate:
+        if g["ok"] and g in repeats:  # one line for them all below, unless one differs
+            continue
         mark = "[green]ok[/]" if g["ok"] else "[red]DIFFERS[/]"
         console.print(f"determinism {g['workload']}: {g['check']}: {mark} {'; '.join(g['problems'])}")
+    if repeats and all(g["ok"] for g in repeats):
+        console.print(f"determinism: every later repeat equals its first ({len(repeats)} checks): [green]ok[/]")
     if not result.ok:
         bad = [f"{g['workload']}: {g['check']}" for g in result.gate if not g["ok"]]
         err_console.print(f"[bold red]error:[/] outputs differ: {'; '.join(bad)}")

@@ -28,8 +28,10 @@ CASE_KEYS = {
     "stages", "non_model_share", "non_model_seconds", "model_cpu_seconds", "model_floor_seconds",
     "floor_over_wall", "peak_rss_mb", "cpu_count", "affinity", "oversubscribed", "imported", "packages",
     "n_folds", "repeats", "speedup_vs_legacy", "speedup_vs_peer", "speedup_vs_1_worker", "parallel_efficiency",
+    "cold_wall_seconds", "model_share",
 }  # fmt: skip
-STAGES = {"import", "load", "validate", "features", "fit", "predict", "backtest", "metrics", "write"}
+STAGES = {"import", "load", "validate", "features", "models", "fit", "predict", "backtest", "metrics", "write"}
+MACHINE_KEYS = {"cpu_model", "cpu_count", "cores_available", "memory_gib", "os", "platform", "python", "packages"}
 
 
 @pytest.mark.slow
@@ -41,6 +43,7 @@ def test_bench_small_workload_writes_the_report_and_runs_the_gate(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert report["command"].startswith("wf bench")
+    assert set(report["machine"]) == MACHINE_KEYS and report["machine"]["packages"]["polars"]
     cases = report["cases"]
     peer = f"peer x{available_cores()}"
     assert [c["label"] for c in cases] == ["legacy", peer, "polars x1", "polars x2"]
@@ -50,6 +53,8 @@ def test_bench_small_workload_writes_the_report_and_runs_the_gate(tmp_path):
         assert case["n_folds"] == 4 and case["repeats"] == 1
         assert case["wall_seconds"]["min"] <= case["wall_seconds"]["median"] <= case["wall_seconds"]["max"]
         assert case["peak_rss_mb"] > 0 and case["affinity"]
+    # the first Polars case ran once more on a store rebuilt cold
+    assert cases[2]["cold_wall_seconds"] > 0 and [c["cold_wall_seconds"] for c in cases[:2] + cases[3:]] == [None] * 3
     polars = [c for c in cases if c["engine"] == "polars"]
     # a Polars run imports LightGBM as a user would (scikit-learn and pandas with it), never the legacy engine
     assert all(c["imported"]["lightgbm"] and not c["imported"]["walkforward.legacy.engine"] for c in polars)
@@ -62,6 +67,7 @@ def test_bench_small_workload_writes_the_report_and_runs_the_gate(tmp_path):
         "polars x2 vs legacy",
         "polars x2 vs polars x1 (bitwise)",
         "peer predictions vs polars x1 (bitwise)",
+        "polars x1 cold store vs warm (bitwise)",
     ]
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "determinism small: polars x2 vs legacy: ok" in " ".join(result.output.split())
@@ -80,6 +86,75 @@ def test_bench_small_workload_writes_the_report_and_runs_the_gate(tmp_path):
     gate = determinism_gate(cases_, {cases_[0]: legacy, cases_[1]: fast, cases_[2]: broken})
     assert [g["ok"] for g in gate] == [True, False, False]
     assert "predictions" in gate[1]["problems"][0]
+
+
+def fake_run(path: Path, prediction: float) -> None:
+    """A run folder holding the tables the gate compares: one prediction."""
+    path.mkdir(parents=True)
+    preds = pl.DataFrame({"fold": [0], "symbol": ["A"], "date": [dt.date(2024, 1, 2)], "prediction": [prediction],
+                          "target": [0.5]})  # fmt: skip
+    preds.write_parquet(path / "predictions.parquet")
+    for table in ("trades", "returns", "feature_importance"):
+        pl.DataFrame({"x": [1.0]}).write_parquet(path / f"{table}.parquet")
+    (path / "metrics.json").write_text("{}")
+
+
+def test_the_gate_checks_every_repeat_and_the_cold_store_run(tmp_path, monkeypatch):
+    from bench import harness
+
+    calls: list[tuple[str, str]] = []
+    timings = {"total": 1.0, "import": 0.25, "models": 0.5, "fit": 0.375, "predict": 0.125}
+
+    def run_case(case, out, extra=None):  # noqa: ANN001, ANN202 - every run writes prediction 0.25, but two
+        calls.append((case.label, out.name))
+        tampered = out.name in ("polarsx2-r1", f"peerx{available_cores()}-r2")
+        fake_run(out, np.nextafter(0.25, 1.0) if tampered else 0.25)
+        return {"wall_seconds": 2.0 if out.name.endswith("cold") else 1.5, "timings": timings, "startup_seconds": 0.1,
+                "model_cpu_seconds": 0.5, "peak_rss_mb": 100.0, "cpu_count": 2, "affinity": [0, 1], "imported": {},
+                "packages": {}, "n_folds": 1}  # fmt: skip
+
+    monkeypatch.setattr(harness, "run_case", run_case)
+    monkeypatch.setattr(harness, "ensure_dataset", lambda workload, legacy: None)
+    monkeypatch.setattr(harness, "store_root", lambda data_path: tmp_path / "store")  # the store deleted: not ours
+    (tmp_path / "store").mkdir()
+    result = harness.run_bench(["small"], [1, 2], 3, legacy=False, keep_dir=tmp_path / "runs")
+    assert not (tmp_path / "store").exists()  # deleted before the cold run
+    assert calls[-1] == ("polars x1", "polarsx1-cold")
+    peer = f"peer x{available_cores()}"
+    assert [(g["check"], g["ok"]) for g in result.gate] == [
+        ("polars x2 vs polars x1 (bitwise)", True),
+        ("peer predictions vs polars x1 (bitwise)", True),
+        ("peer predictions, repeat 2, vs polars x1 (bitwise)", True),
+        ("polars x1 repeat 2 vs repeat 1 (bitwise)", True),
+        ("polars x2 repeat 2 vs repeat 1 (bitwise)", False),  # one ulp off
+        ("peer predictions, repeat 3, vs polars x1 (bitwise)", False),  # one ulp off
+        ("polars x1 repeat 3 vs repeat 1 (bitwise)", True),
+        ("polars x2 repeat 3 vs repeat 1 (bitwise)", True),
+        ("polars x1 cold store vs warm (bitwise)", True),
+    ]
+    assert not result.ok and peer == result.cases[0]["label"]
+    assert "prediction" in result.gate[4]["problems"][0]
+    # every later repeat's folder was checked, then deleted; the first repeats and the cold run are kept
+    assert sorted(p.name for p in (tmp_path / "runs" / "small").iterdir()) == sorted(
+        [f"peerx{available_cores()}-r0", "polarsx1-r0", "polarsx2-r0", "polarsx1-cold"]
+    )
+    assert [c["cold_wall_seconds"] for c in result.cases] == [None, 2.0, None]
+    # the share outside the models: total - import - models = 0.25 of the 0.75 that is not start-up
+    assert result.cases[1]["non_model_seconds"] == 0.25 and result.cases[1]["non_model_share"] == 1 / 3
+    assert result.cases[1]["model_share"] == 0.5  # models 0.5 of the run's 1.0
+
+
+def test_the_report_describes_the_machine_and_defaults_to_bench_results(tmp_path):
+    from bench.harness import RESULTS, BenchResult, default_output, write_report
+
+    path = default_output(["large", "wide"])
+    assert path.parent == RESULTS and RESULTS.parent.name == "bench"
+    assert path.name.endswith("-large-wide.json") and len(path.name) == len("2026-12-01-large-wide.json")
+    write_report(BenchResult(), tmp_path / "r.json", "wf bench")
+    machine = json.loads((tmp_path / "r.json").read_text())["machine"]
+    assert set(machine) == MACHINE_KEYS
+    assert machine["cpu_count"] >= machine["cores_available"] >= 1 and machine["memory_gib"] > 0
+    assert machine["cpu_model"] and machine["python"].count(".") == 2 and machine["packages"]["numpy"]
 
 
 @pytest.mark.slow

@@ -42,7 +42,8 @@ def names(symbol: str, fold: int = 3) -> tuple[str, str]:
 
 def result_for(k: int) -> TaskResult:
     rows = np.arange(k, k + 5, dtype=np.int64)
-    return TaskResult(rows, rows * 0.5 - k, np.full(4, float(k)), 0.25 * k, 0.125, 1.0 + k)
+    stamps = (1.7e9 + k, 1.7e9 + k + 0.25, 1.7e9 + k + 0.5)  # when it fitted and predicted (time.time())
+    return TaskResult(rows, rows * 0.5 - k, np.full(4, float(k)), 0.25 * k, 0.125, 1.0 + k, *stamps, 4242, 99.0)
 
 
 def test_names_of_distinct_symbols_differ_even_ignoring_case():
@@ -87,9 +88,9 @@ def test_every_symbol_round_trips_from_one_checkpoint_directory(tmp_path):
             for field in ("rows", "prediction", "importance"):
                 np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
                 assert getattr(got, field).dtype == getattr(want, field).dtype
-            assert (got.fit_seconds, got.predict_seconds, got.cpu_seconds) == (
-                want.fit_seconds, want.predict_seconds, want.cpu_seconds,
-            )  # fmt: skip
+            timings = ("fit_seconds", "predict_seconds", "cpu_seconds", "fit_start", "fit_end", "predict_end")
+            assert [getattr(got, t) for t in timings] == [getattr(want, t) for t in timings]
+            assert (got.pid, got.peak_rss_mb) == (0, 0.0)  # another process's: not kept
         state = Checkpoints(tmp_path).model_state((1, symbol))
         assert state == f"model {k} 1 {symbol!r}".encode("utf-8", "replace")
         assert Checkpoints(tmp_path).model_state((0, symbol)) is None
@@ -101,6 +102,17 @@ def test_a_file_holding_another_symbol_is_not_loaded_as_this_one(tmp_path):
     cp.save((0, "BRK/B"), result_for(1), None)
     cp._path(0, "BRK_B").write_bytes(cp._path(0, "BRK/B").read_bytes())  # copied by hand, or a hash collision
     assert set(cp.load([(0, "BRK/B"), (0, "BRK_B")])) == {(0, "BRK/B")}
+
+
+def test_a_checkpoint_of_an_older_walkforward_without_task_times_loads_with_none_recorded(tmp_path):
+    cp = Checkpoints(tmp_path)
+    cp.dir.mkdir()
+    rows = np.arange(3, dtype=np.int64)
+    np.savez(cp._path(2, "AAA"), symbol=np.array("AAA"), rows=rows, prediction=rows * 1.5, importance=np.ones(4),
+             timings=np.array([0.5, 0.25, 0.75]))  # fmt: skip
+    got = cp.load([(2, "AAA")])[(2, "AAA")]
+    assert (got.fit_seconds, got.predict_seconds, got.cpu_seconds) == (0.5, 0.25, 0.75)
+    assert (got.fit_start, got.fit_end, got.predict_end) == (0.0, 0.0, 0.0)
 
 
 # --- package versions in the manifest --------------------------------------------------------------------------------

@@ -92,6 +92,15 @@ def assert_identical(a: Path, b: Path) -> None:
         assert (a / f"{name}.parquet").read_bytes() == (b / f"{name}.parquet").read_bytes(), name
 
 
+def assert_counts_its_workers(result: Any, info: dict[str, Any]) -> None:
+    """Each of the (at most n_jobs = 2) worker processes reported its peak RSS, and the fit and predict stages, timed
+    in the workers, lie inside the models' wall time."""
+    peaks = result.worker_peaks_mb
+    assert 1 <= len(peaks) <= 2 and os.getpid() not in peaks and all(mb > 10 for mb in peaks.values())
+    timings = info["timings"]
+    assert 0 < timings["fit"] <= timings["models"] + 0.01 and 0 < timings["predict"] <= timings["models"] + 0.01
+
+
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_dask_matches_the_thread_pool_bitwise(dataset, scheduler, reference, tmp_path, shape):
     _, info = execute(config(dataset, tmp_path / "dask", shape, executor="dask", scheduler=scheduler))
@@ -100,15 +109,17 @@ def test_dask_matches_the_thread_pool_bitwise(dataset, scheduler, reference, tmp
 
 
 def test_dask_without_a_scheduler_runs_on_a_local_cluster_of_n_jobs_workers(dataset, reference, tmp_path):
-    _, info = execute(config(dataset, tmp_path / "dask", "per_asset-warm", executor="dask"))
+    result, info = execute(config(dataset, tmp_path / "dask", "per_asset-warm", executor="dask"))
     assert info["timings"]["executor"] > 0  # the LocalCluster started and stopped for the run
+    assert_counts_its_workers(result, info)
     assert_identical(reference("per_asset-warm"), tmp_path / "dask")
 
 
 @pytest.mark.parametrize("shape", ["unified", "per_asset-warm"])
 def test_processes_match_the_thread_pool_bitwise(dataset, reference, tmp_path, shape):
-    _, info = execute(config(dataset, tmp_path / "proc", shape, executor="processes"))
+    result, info = execute(config(dataset, tmp_path / "proc", shape, executor="processes"))
     assert info["executor"] == "processes"
+    assert_counts_its_workers(result, info)
     assert_identical(reference(shape), tmp_path / "proc")
 
 

@@ -7,9 +7,12 @@ backtest) -> tables -> metrics.
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 from walkforward import metrics
 from walkforward.cancel import Cancellation
@@ -18,7 +21,7 @@ from walkforward.execution.checkpoints import Checkpoints
 from walkforward.execution.fit import Progress, fit_all, plan_tasks
 from walkforward.execution.job import FoldJob
 from walkforward.execution.registry import require_distributed
-from walkforward.execution.task import Task, TaskResult
+from walkforward.execution.task import Task, TaskResult, wall_clock
 from walkforward.features.matrix import Matrix
 from walkforward.features.plan import check_panel, features_table, start_features
 from walkforward.folds import Fold, FoldOffsets, WalkForwardSplit, offsets
@@ -27,7 +30,7 @@ from walkforward.outputs import TABLES, EngineResult
 from walkforward.portfolio.backtest import run_backtest
 from walkforward.portfolio.gather import gather_benchmark, gather_test_rows, window_rows
 from walkforward.tables import output_tables
-from walkforward.timing import Timer
+from walkforward.timing import Timer, busy_seconds
 from walkforward.universe import Universe, counts, resolve
 
 
@@ -82,13 +85,38 @@ def fold_job(m: Matrix, lay: Layout, config: Config, keep_models: bool) -> FoldJ
     )
 
 
-def split_model_wall(timer: Timer, results: dict[Task, TaskResult]) -> None:
-    """The pool's wall time less starting and stopping its workers, split between fit and predict by model time."""
-    model_wall = timer.pop("fit") - timer.get("executor", 0.0)
-    fit_s = sum(r.fit_seconds for r in results.values())
-    pred_s = sum(r.predict_seconds for r in results.values())
-    share = fit_s / (fit_s + pred_s) if fit_s + pred_s > 0 else 1.0
-    timer["fit"], timer["predict"] = model_wall * share, model_wall * (1 - share)
+def load_and_import(config: Config, fingerprint: str | None, timer: Timer, since: float) -> tuple[pl.DataFrame, str]:
+    """The Parquet store, then the feature plan in Polars' threads while this thread imports the model library
+    (start-up: mostly Python holding the GIL, which Polars does not need). Each is measured whole: `load` from `since`
+    to starting the plan, `features` from there to having the frame, `import` the import's own wall time; the last two
+    overlap (docs/methodology.md §6)."""
+    pending, fingerprint = start_features(config, fingerprint)
+    timer["load"] = timer.get("load", 0.0) + pending.started - since
+    with timer("import"):
+        prepare_models(config)
+    frame = pending.result()
+    timer["features"] = timer.get("features", 0.0) + time.perf_counter() - pending.started
+    return frame, fingerprint
+
+
+def model_timings(timer: Timer, results: dict[Task, TaskResult], window: tuple[float, float]) -> None:
+    """Measured, never apportioned (docs/methodology.md §6): `models` is the pool's wall time less starting and
+    stopping its workers; `fit` and `predict` the wall time during which at least one worker was fitting, resp.
+    predicting: the union of the tasks' intervals (`time.time()` in every process) within `window`, the pool's (so
+    tasks loaded from checkpoints count nothing). With several workers, one may fit while another predicts: fit and
+    predict can overlap, and their sum exceed `models`."""
+    timer["models"] -= timer.get("executor", 0.0)
+    timer["fit"] = busy_seconds(((r.fit_start, r.fit_end) for r in results.values()), *window)
+    timer["predict"] = busy_seconds(((r.fit_end, r.predict_end) for r in results.values()), *window)
+
+
+def worker_peaks(results: dict[Task, TaskResult]) -> dict[int, float]:
+    """Each worker process's peak RSS in MB (the largest its tasks reported), this process's own left out."""
+    peaks: dict[int, float] = {}
+    for r in results.values():
+        if r.pid and r.pid != os.getpid():
+            peaks[r.pid] = max(peaks.get(r.pid, 0.0), r.peak_rss_mb)
+    return peaks
 
 
 def run(
@@ -103,19 +131,10 @@ def run(
 ) -> EngineResult:
     """Run the walk-forward; with `checkpoints`, skip the tasks they hold and save each new one as it finishes.
     `universe`: `walkforward.universe.resolve(config)` when the caller has it (its config, assets listed, is run)."""
-    timer = Timer()
-    with timer("load"):
-        universe = universe or resolve(config)
-        config = universe.config
-        pending, fingerprint = start_features(config, fingerprint)
-    # The plan runs in Polars' threads while this thread imports the model library (start-up: mostly Python
-    # holding the GIL, which Polars does not need), so the features cost only what is left of them afterwards.
-    # Measured on the large workload, 2 cores: 18 ms less wall time per run; the import takes ~7 ms longer (with
-    # LightGBM imported as a user would, scikit-learn and pandas with it, the import is ~1.1 s: the plan is done first).
-    with timer("import"):
-        prepare_models(config)
-    with timer("features"):
-        frame = pending.result()
+    timer, t0 = Timer(), time.perf_counter()
+    universe = universe or resolve(config)
+    frame, fingerprint = load_and_import(universe.config, fingerprint, timer, t0)
+    config = universe.config
     with timer("validate"):
         check_panel(frame, config)
     with timer("features"):
@@ -125,9 +144,10 @@ def run(
         lay = layout(m, config, universe.member(m))
     tasks, chains = plan_tasks(config, len(lay.folds))
     job = fold_job(m, lay, config, keep_models=config.model.warm_start and checkpoints is not None)
-    with timer("fit"):
+    opened = wall_clock()
+    with timer("models"):
         results = fit_all(config, job, tasks, chains, progress, checkpoints, cancel, timer)
-    split_model_wall(timer, results)
+    model_timings(timer, results, (opened, wall_clock()))
     fold_info = [f.describe() for f in lay.folds]
     with timer("backtest"):
         bt = run_backtest(
@@ -149,5 +169,6 @@ def run(
         fingerprint=fingerprint,
         model_cpu_seconds=sum(r.cpu_seconds for r in results.values()),
         presorted=TABLES,
+        worker_peaks_mb=worker_peaks(results),
         universe=counts(m, config, lay.test_rows(), lay.member, sum(not r.fitted for r in results.values())),
     )

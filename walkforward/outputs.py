@@ -257,7 +257,8 @@ class EngineResult:
     """What an engine hands back: the output tables (pyarrow), the metrics dict, the folds and timings.
 
     `folds` is a list of dicts with `fold, train_start, train_end, test_start, test_end` (ISO dates);
-    `timings` maps stage name (load, validate, features, fit, predict, backtest, metrics) to seconds.
+    `timings` maps stage name (load, validate, features, fit, predict, backtest, metrics; the Polars engine also
+    import and models, docs/methodology.md §6) to seconds.
     `features` is the feature table (symbol, date, features..., target) when asked for, else None.
     `universe` holds run.json's universe counts (`UNIVERSE_COUNTS`), None from an engine that does not count them.
     """
@@ -271,3 +272,4 @@ class EngineResult:
     model_cpu_seconds: float | None = None  # CPU seconds inside model fit + predict, all threads
     presorted: tuple[str, ...] = ()  # tables the engine built in SORT_KEYS order
     universe: dict[str, int] | None = None  # UNIVERSE_COUNTS -> count (methodology §8)
+    worker_peaks_mb: dict[int, float] = field(default_factory=dict)  # worker process id -> its peak RSS (not ours)

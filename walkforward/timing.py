@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 
@@ -17,3 +17,15 @@ class Timer(dict):
             yield
         finally:
             self[stage] = self.get(stage, 0.0) + time.perf_counter() - t0
+
+
+def busy_seconds(intervals: Iterable[tuple[float, float]], lo: float, hi: float) -> float:
+    """The length of the union of `intervals` (start, end) within [lo, hi]: the wall time during which at least one of
+    them was running (intervals of several workers that overlap count once)."""
+    total, reach = 0.0, lo
+    for start, end in sorted((max(a, lo), min(b, hi)) for a, b in intervals):
+        start = max(start, reach)
+        if end > start:
+            total += end - start
+            reach = end
+    return total

@@ -2,9 +2,9 @@
 
 A run directory's `checkpoints/` holds `manifest.json` (the resolved config that matters for results, the data
 fingerprint and the versions of the packages that compute results) and one `.npz` per finished task (fold, symbol):
-the symbol, the rows it predicted, the predictions, the feature importance, its timings and — for warm-start chains —
-the model itself, so the chain can continue from it. Every file is written atomically. Resuming with another config,
-other data or other package versions is refused with what differs.
+the symbol, the rows it predicted, the predictions, the feature importance, its timings (seconds, and when it fitted
+and predicted) and — for warm-start chains — the model itself, so the chain can continue from it. Every file is
+written atomically. Resuming with another config, other data or other package versions is refused with what differs.
 
 A task's files are named by `fold-FOLD-NAME.npz` and `model-NAME-FOLD.bin`, NAME from `task_name(symbol)`: a
 readable ASCII prefix of the symbol and a hash of its exact bytes in lowercase hex, so no two symbols share a file,
@@ -192,7 +192,10 @@ class Checkpoints:
             rows=result.rows,
             prediction=result.prediction,
             importance=result.importance,
-            timings=np.array([result.fit_seconds, result.predict_seconds, result.cpu_seconds]),
+            timings=np.array(
+                [result.fit_seconds, result.predict_seconds, result.cpu_seconds]
+                + [result.fit_start, result.fit_end, result.predict_end]
+            ),
         )
         data = buffer.getvalue()
         atomic_write(self._path(fold, symbol), lambda tmp: Path(tmp).write_bytes(data))
@@ -211,8 +214,9 @@ class Checkpoints:
                 with np.load(path) as z:
                     if z["symbol"].item() != task[1]:  # a file of another symbol under this name: not this task's
                         continue
-                    fit, predict, cpu = z["timings"].tolist()
-                    out[task] = TaskResult(z["rows"], z["prediction"], z["importance"], fit, predict, cpu)
+                    # fit, predict and CPU seconds, then when it fitted and predicted (absent from older files)
+                    timings = z["timings"].tolist()[:6]
+                    out[task] = TaskResult(z["rows"], z["prediction"], z["importance"], *timings)
             except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 continue
         return out

@@ -16,7 +16,7 @@ import numpy as np
 
 from walkforward.config import UNIFIED_SYMBOL, seed_for
 from walkforward.errors import DataError
-from walkforward.execution.task import TaskResult
+from walkforward.execution.task import TaskResult, process_peak, wall_clock
 from walkforward.features.matrix import Matrix
 from walkforward.folds import Fold, FoldOffsets
 from walkforward.models.registry import MODEL_KINDS
@@ -53,7 +53,7 @@ class FoldJob:
         test = self._rows(symbol, c, d) & m.complete[c:d]
         if not train.any():
             return self._without_model(f, symbol, previous)
-        t0, cpu0 = time.perf_counter(), time.thread_time()
+        w0, t0, cpu0 = wall_clock(), time.perf_counter(), time.thread_time()
         kind = MODEL_KINDS[self.kind]
         model = kind.fit(
             dict(self.params),
@@ -63,9 +63,9 @@ class FoldJob:
             init_model=previous,
             estimator=self.estimator,
         )
-        t1 = time.perf_counter()
+        w1, t1 = wall_clock(), time.perf_counter()
         pred = kind.predict(model, m.X[c:d][test])
-        t2 = time.perf_counter()
+        w2, t2 = wall_clock(), time.perf_counter()
         rows = np.flatnonzero(test) + c
         result = TaskResult(
             rows=rows if self.row_index is None else self.row_index[rows],
@@ -74,7 +74,11 @@ class FoldJob:
             fit_seconds=t1 - t0,
             predict_seconds=t2 - t1,
             cpu_seconds=time.thread_time() - cpu0,
+            fit_start=w0,
+            fit_end=w1,
+            predict_end=w2,
         )
+        result.pid, result.peak_rss_mb = process_peak()
         return model, (result, kind.dump(model) if self.keep_models else None)
 
     def for_task(self, task: tuple[int, str]) -> FoldJob:
@@ -111,5 +115,6 @@ class FoldJob:
             )
         nothing = np.array([], dtype=np.float64)
         result = TaskResult(np.array([], dtype=np.int64), nothing, nothing, 0.0, 0.0, 0.0)
+        result.pid, result.peak_rss_mb = process_peak()
         keep = self.keep_models and previous is not None
         return previous, (result, MODEL_KINDS[self.kind].dump(previous) if keep else None)

@@ -7,6 +7,7 @@ thread; the engine imports the model library meanwhile and takes the frame when 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -71,6 +72,7 @@ class Background:
     """Call `fn()` in a thread now; `result()` waits for it and returns its value or raises its exception."""
 
     def __init__(self, fn: Callable[[], Any]):
+        self.started = time.perf_counter()  # when the work began: the features stage is timed from here
         self._value: Any = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(fn,), name="wf-features", daemon=True)

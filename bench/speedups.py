@@ -1,0 +1,64 @@
+"""The bench's comparisons between cases: speedups (vs legacy, the peer and one worker) and executor overhead."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def add_speedups(rows: list[dict[str, Any]]) -> None:
+    """Speedup vs legacy, vs the peer and vs 1 worker (process wall medians), and parallel efficiency."""
+    for row in rows:
+        same = [r for r in rows if r["workload"] == row["workload"]]
+        legacy = next((r for r in same if r["engine"] == "legacy"), None)
+        peer = next((r for r in same if r["engine"] == "peer"), None)
+        one = next(
+            (r for r in same if r["engine"] == "polars" and r["executor"] == row["executor"] and r["workers"] == 1),
+            None,
+        )
+        wall = row["wall_seconds"]["median"]
+        row["speedup_vs_legacy"] = legacy["wall_seconds"]["median"] / wall if legacy else None
+        row["speedup_vs_peer"] = peer["wall_seconds"]["median"] / wall if peer else None
+        if row["engine"] != "polars" or one is None:
+            row["speedup_vs_1_worker"] = row["parallel_efficiency"] = None
+        else:
+            row["speedup_vs_1_worker"] = one["wall_seconds"]["median"] / wall
+            row["parallel_efficiency"] = row["speedup_vs_1_worker"] / row["workers"]
+
+
+def executor_overhead(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each non-thread case against the thread pool with as many workers: process wall and in-process run time
+    (medians), and the extra time as a share of the thread pool's."""
+    out = []
+    for row in rows:
+        if row["engine"] != "polars" or row["executor"] == "threads":
+            continue
+        base = next(
+            (
+                r
+                for r in rows
+                if r["workload"] == row["workload"]
+                and r["engine"] == row["engine"]
+                and r["executor"] == "threads"
+                and r["workers"] == row["workers"]
+            ),
+            None,
+        )
+        if base is None:
+            continue
+        wall, base_wall = row["wall_seconds"]["median"], base["wall_seconds"]["median"]
+        run, base_run = row["run_seconds"]["median"], base["run_seconds"]["median"]
+        out.append(
+            {
+                "workload": row["workload"],
+                "workers": row["workers"],
+                "executor": row["executor"],
+                "wall_seconds": wall,
+                "threads_wall_seconds": base_wall,
+                "wall_overhead": wall / base_wall - 1 if base_wall else None,
+                "run_seconds": run,
+                "threads_run_seconds": base_run,
+                "run_overhead": run / base_run - 1 if base_run else None,
+                "executor_seconds": row["stages"]["executor"],
+            }
+        )
+    return out
