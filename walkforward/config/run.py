@@ -57,6 +57,7 @@ class Config:
     step_size: int = 126
     embargo: int = 0
     window: str = "rolling"
+    refit_every: int = 1  # retrain every k-th fold; the folds between predict with the last model (methodology §3)
     horizon: int = 5
     price_column: str = "close"
     features: Features = field(default_factory=Features)
@@ -189,6 +190,7 @@ def build(raw: dict[str, Any]) -> Config:
         step_size=parse_int(get("step_size", d.step_size), "step_size", 1),
         embargo=parse_int(get("embargo", d.embargo), "embargo", 0),
         window=parse_choice(get("window", d.window), "window", WINDOWS),
+        refit_every=parse_int(get("refit_every", d.refit_every), "refit_every", 1),
         horizon=parse_int(get("horizon", d.horizon), "horizon", 1),
         price_column=parse_choice(get("price_column", d.price_column), "price_column", PRICE_COLUMNS),
         features=sections.features(get("features", dict(d.features.windows))),
