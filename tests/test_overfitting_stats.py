@@ -11,7 +11,7 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from walkforward.sweep.stats import (
+from walkforward.sweeps.stats import (
     EULER_GAMMA,
     block_bounds,
     deflated_sharpe,
