@@ -132,3 +132,13 @@ def test_cli_exit_codes_and_resume(swept, data, tmp_path):
     grid.write_text(json.dumps({"fold_length": []}))
     bad = CliRunner().invoke(app, args)
     assert bad.exit_code == 2 and "needs a non-empty list" in bad.output
+
+
+def test_wf_report_on_a_sweep_draws_the_logits_and_the_degradation(swept, tmp_path):
+    result = CliRunner().invoke(app, ["report", str(swept.output_dir), "--output", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    for name in ("logits.png", "is_oos.png"):
+        assert (tmp_path / "report" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "Leaderboard" in page and f"{swept.overfitting['pbo']}" in page
+    assert all(i in page for i in swept.configs)
