@@ -11,6 +11,7 @@ import pytest
 from tests.small import make_small_data, small_config
 from tests.test_parity_engine import assert_same
 from walkforward import engine
+from walkforward.cancel import Cancellation, Cancelled
 from walkforward.config import UNIFIED_SYMBOL
 from walkforward.errors import ConfigError
 from walkforward.execution.fit import plan_tasks
@@ -89,3 +90,26 @@ def test_a_cut_job_predicts_its_refit_block_bitwise(data):
 def test_refit_every_must_be_a_positive_integer(data, value):
     with pytest.raises(ConfigError, match="refit_every must be"):
         small_config(data, None, refit_every=value)
+
+
+def test_process_workers_give_the_thread_pools_outputs_bitwise(data, refit3, tmp_path):
+    execute(small_config(data, tmp_path / "processes", refit_every=3, executor="processes", **SIX_FOLDS))
+    assert_same(tmp_path / "processes", refit3, tolerance=0.0)
+
+
+def test_a_run_cancelled_after_its_first_refit_resumes_to_the_same_outputs(data, tmp_path):
+    """With k = 2, task (0, *) holds folds 0-1's predictions in its checkpoint; the run is cancelled before its last
+    refit (fold 4) starts, and the resumed run fits only what is left."""
+    execute(small_config(data, tmp_path / "whole", refit_every=2, **SIX_FOLDS))
+    cancel = Cancellation()
+    config = small_config(data, tmp_path / "resumed", refit_every=2, n_jobs=1, **SIX_FOLDS)
+
+    def progress(done: int, total: int) -> None:
+        assert total == 3  # refit folds 0, 2 and 4
+        if done >= 1:
+            cancel.request()
+
+    with pytest.raises(Cancelled):
+        execute(config, progress=progress, cancel=cancel)
+    execute(config, resume=True)
+    assert_same(tmp_path / "resumed", tmp_path / "whole", tolerance=0.0)
