@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench, compare, data, features, report, run
+from cli import bench, compare, data, features, report, run, sweep
 
 app = typer.Typer(
     name="wf",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("run")(run.run)
+app.command("sweep")(sweep.sweep)
 app.command("report")(report.report)
 app.command("bench")(bench.bench)
 app.command("compare")(compare.compare)

@@ -71,6 +71,9 @@ def run(
     step_size: Annotated[int | None, typer.Option(help="Test sessions per fold.")] = None,
     embargo: Annotated[int | None, typer.Option(help="Sessions between training and test.")] = None,
     window: Annotated[str | None, typer.Option(help="rolling or expanding.")] = None,
+    refit_every: Annotated[
+        int | None, typer.Option(help="Retrain every k-th fold; the folds between use the last model.")
+    ] = None,
     horizon: Annotated[int | None, typer.Option(help="Target horizon in sessions.")] = None,
     model: Annotated[str | None, typer.Option(help="Model kind: lightgbm, random_forest or sklearn.")] = None,
     scope: Annotated[str | None, typer.Option(help="unified or per_asset.")] = None,
@@ -120,6 +123,7 @@ def run(
         "step_size": step_size,
         "embargo": embargo,
         "window": window,
+        "refit_every": refit_every,
         "horizon": horizon,
         "model.scope": scope,
         "model.warm_start": warm_start,

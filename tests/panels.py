@@ -85,6 +85,8 @@ PARITY_CASES = {
     "unified": {},
     "per_asset": {"model.scope": "per_asset"},
     "per_asset-warm": {"model.scope": "per_asset", "model.warm_start": True},
+    # refit every 2nd fold: a fold between predicts with the refit fold's model, none where that fold fitted none
+    "per_asset-warm-refit2": {"model.scope": "per_asset", "model.warm_start": True, "refit_every": 2},
     "lag1-equal": {"strategy.lag": 1, "strategy.weighting": "equal"},
     "flat-between-folds": {"strategy.flat_between_folds": True, "model.scope": "per_asset"},
     # two custom features after the built-in ones (tests/custom_features.py): the close's past and the whole bar

@@ -82,6 +82,7 @@ def fold_job(m: Matrix, lay: Layout, config: Config, keep_models: bool) -> FoldJ
         estimator=config.model.estimator,
         seed=config.seed,
         keep_models=keep_models,
+        refit_every=config.refit_every,
     )
 
 

@@ -57,6 +57,7 @@ class Config:
     step_size: int = 126
     embargo: int = 0
     window: str = "rolling"
+    refit_every: int = 1  # retrain every k-th fold; the folds between predict with the last model (methodology §3)
     horizon: int = 5
     price_column: str = "close"
     features: Features = field(default_factory=Features)
@@ -125,15 +126,20 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
     An override key may be dotted to reach into a section: `load_config(**{"model.warm_start": True})`.
     """
     path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
-    if not path.exists():
-        raise ConfigError(f"config file {str(path)!r} does not exist; pass --config with an existing JSON file")
-    try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"config file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    raw = read_json(path, "config file", "pass --config with an existing JSON file")
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a JSON object, got {type(raw).__name__}")
     return build(apply_overrides(raw, overrides))
+
+
+def read_json(path: Path, what: str, fix: str) -> Any:
+    """A JSON file's content; a missing file or invalid JSON is a one-line ConfigError naming `what` and the fix."""
+    if not path.is_file():
+        raise ConfigError(f"{what} {str(path)!r} does not exist; {fix}")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{what} {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
 
 
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -189,6 +195,7 @@ def build(raw: dict[str, Any]) -> Config:
         step_size=parse_int(get("step_size", d.step_size), "step_size", 1),
         embargo=parse_int(get("embargo", d.embargo), "embargo", 0),
         window=parse_choice(get("window", d.window), "window", WINDOWS),
+        refit_every=parse_int(get("refit_every", d.refit_every), "refit_every", 1),
         horizon=parse_int(get("horizon", d.horizon), "horizon", 1),
         price_column=parse_choice(get("price_column", d.price_column), "price_column", PRICE_COLUMNS),
         features=sections.features(get("features", dict(d.features.windows))),

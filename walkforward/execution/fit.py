@@ -20,11 +20,13 @@ Progress = Callable[[int, int], None]
 
 
 def plan_tasks(config: Config, n_folds: int) -> tuple[list[Task], list[list[Task]]]:
-    """Every (fold, symbol) task, and the chains they run in: one per model when warm-starting, else one each."""
+    """Every (fold, symbol) task, and the chains they run in: one per model when warm-starting, else one each. With
+    `refit_every` k, only folds 0, k, 2k, ... have a task (each predicts its k folds: job.py)."""
     symbols = config.assets if config.model.scope == "per_asset" else (UNIFIED_SYMBOL,)
-    tasks = sorted((f, s) for s in symbols for f in range(n_folds))
+    refits = range(0, n_folds, config.refit_every)
+    tasks = sorted((f, s) for s in symbols for f in refits)
     if config.model.warm_start:
-        return tasks, [[(f, s) for f in range(n_folds)] for s in symbols]
+        return tasks, [[(f, s) for f in refits] for s in symbols]
     return tasks, [[t] for t in tasks]
 
 

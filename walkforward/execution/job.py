@@ -1,7 +1,8 @@
 """The fold job: what every executor's worker needs, in one picklable object.
 
 `FoldJob(task, previous)` fits one (fold, symbol) model on its training slice of the feature matrix (purged,
-incomplete and non-member rows masked) and predicts the fold's test slice (its member rows: methodology §8).
+incomplete and non-member rows masked) and predicts the fold's test slice (its member rows: methodology §8) and,
+with `refit_every` k > 1, the test slices of the k - 1 folds after it, which fit no model of their own.
 `job.for_task(task)` is the same job holding only the rows that task reads, for a worker that should not receive the
 whole matrix (Dask).
 """
@@ -36,6 +37,7 @@ class FoldJob:
     estimator: str | None  # import path for kind "sklearn"
     seed: int
     keep_models: bool  # warm start: results carry the model's state, for checkpoints
+    refit_every: int = 1  # task f fits on fold f and predicts folds f .. f + refit_every - 1 (methodology §3)
     row_index: np.ndarray | None = None  # a cut job's (`for_task`): each matrix row's index in the whole matrix
 
     def _rows(self, symbol: str, lo: int, hi: int) -> np.ndarray:
@@ -44,13 +46,27 @@ class FoldJob:
             keep &= self.matrix.symbol[lo:hi] == self.matrix.symbols.index(symbol)
         return keep
 
+    def predicted_folds(self, f: int) -> range:
+        """The folds whose test rows task `f` predicts: its own and, with `refit_every` k, the k - 1 after it."""
+        return range(f, min(f + self.refit_every, len(self.offsets.test)))
+
+    def _test(self, symbol: str, f: int) -> tuple[np.ndarray, np.ndarray]:
+        """The matrix rows task `f` predicts (its test windows' complete member rows) and their features."""
+        m = self.matrix
+        windows = [(int(c), int(d)) for c, d in self.offsets.test[list(self.predicted_folds(f))]]
+        keep = [self._rows(symbol, c, d) & m.complete[c:d] for c, d in windows]
+        if len(windows) == 1:  # one window (refit_every 1): its slice, as always
+            (c, d), test = windows[0], keep[0]
+            return np.flatnonzero(test) + c, m.X[c:d][test]
+        rows = np.concatenate([np.flatnonzero(k) + c for (c, _), k in zip(windows, keep, strict=True)])
+        return rows, m.X[rows]
+
     def __call__(self, task: tuple[int, str], previous: Any) -> tuple[Any, tuple[TaskResult, bytes | None]]:
         f, symbol = task
         m = self.matrix
-        (a, b), (c, d) = self.offsets.train[f], self.offsets.test[f]
+        a, b = self.offsets.train[f]
         train = self._rows(symbol, a, b) & m.complete[a:b] & ~np.isnan(m.y[a:b])
         train &= m.label_end[a:b] < self.offsets.test_lo[f]  # purge: the label ends before the test window
-        test = self._rows(symbol, c, d) & m.complete[c:d]
         if not train.any():
             return self._without_model(f, symbol, previous)
         w0, t0, cpu0 = wall_clock(), time.perf_counter(), time.thread_time()
@@ -64,9 +80,9 @@ class FoldJob:
             estimator=self.estimator,
         )
         w1, t1 = wall_clock(), time.perf_counter()
-        pred = kind.predict(model, m.X[c:d][test])
+        rows, X_test = self._test(symbol, f)
+        pred = kind.predict(model, X_test)
         w2, t2 = wall_clock(), time.perf_counter()
-        rows = np.flatnonzero(test) + c
         result = TaskResult(
             rows=rows if self.row_index is None else self.row_index[rows],
             prediction=pred,
@@ -86,7 +102,8 @@ class FoldJob:
         asset's model, that asset's rows of them. The cut job runs `task` (and only it) to the same result, its rows
         mapped back to the whole matrix's."""
         f, symbol = task
-        (a, b), (c, d) = self.offsets.train[f], self.offsets.test[f]
+        folds = self.predicted_folds(f)
+        (a, b), c, d = self.offsets.train[f], self.offsets.test[folds[0]][0], self.offsets.test[folds[-1]][1]
         lo, hi = int(min(a, c)), int(max(b, d))
         rows = np.arange(lo, hi)
         if symbol != UNIFIED_SYMBOL:

@@ -79,12 +79,16 @@ def _fit_predict(
     fold: Fold,
     trains: dict[str, pd.DataFrame],
     tests: dict[str, pd.DataFrame],
-    chains: dict[str, models.Model],
+    models_of: dict[str, dict[str, models.Model]],
     config: Config,
     clock: Timer,
 ) -> tuple[dict[str, pd.DataFrame], list[pd.DataFrame], int]:
     """Fit the fold's model(s) and add `fold` and `prediction` columns to every asset's test rows (a prediction only
     for a member row with every feature); also return how many per-asset tasks had no training row.
+
+    `models_of["chain"]` holds each chain's last model (warm start), `models_of["refit"]` the models of the last
+    refit fold. With `refit_every` k, only folds 0, k, 2k, ... fit; a fold between predicts with the refit fold's
+    model, and gets no prediction where that fold fitted none.
 
     Per-asset scope: an asset without training rows gets no model in this fold (no predictions, no importance; its
     warm-start chain keeps its previous model). Unified scope: no training row at all is an error."""
@@ -93,30 +97,25 @@ def _fit_predict(
         groups = {UNIFIED_SYMBOL: list(config.assets)}
     else:
         groups = {symbol: [symbol] for symbol in config.assets}
-
+    refit = fold.index % config.refit_every == 0
+    if refit:
+        models_of["refit"] = {}
     predicted = {symbol: tests[symbol].assign(fold=fold.index, prediction=np.nan) for symbol in config.assets}
     importances = []
     skipped = 0
     for chain, symbols in groups.items():
-        with clock("fit"):
-            train = stack_by_date({s: trains[s] for s in symbols})
-            if train.empty and config.model.scope != "unified":
-                skipped += 1
+        if refit:
+            with clock("fit"):
+                model = _fit_chain(fold, chain, symbols, trains, models_of["chain"], config)
+            skipped += model is None
+            if model is None:
                 continue
-            if train.empty:
-                info = fold.info()
-                raise DataError(
-                    f"fold {fold.index} (train {info['train_start']}..{info['train_end']}, "
-                    f"assets {', '.join(symbols)}) has no complete training rows; "
-                    "raise --fold-length or move --start-date later"
-                )
-            X = train[names].to_numpy(dtype=np.float64)
-            y = train["target"].to_numpy(dtype=np.float64)
-            previous = chains.get(chain) if config.model.warm_start else None
-            seed = seed_for(config.seed, fold.index, chain)
-            model = models.fit(config, X, y, seed=seed, previous=previous)
-            chains[chain] = model
+            models_of["refit"][chain] = model
             importances.append(_importance(fold, chain, model, names))
+        elif chain in models_of["refit"]:
+            model = models_of["refit"][chain]
+        else:
+            continue
         with clock("predict"):
             for symbol in symbols:
                 test = predicted[symbol]
@@ -125,6 +124,34 @@ def _fit_predict(
                     X_test = test.loc[complete, names].to_numpy(dtype=np.float64)
                     test.loc[complete, "prediction"] = models.predict(model, X_test)
     return predicted, importances, skipped
+
+
+def _fit_chain(
+    fold: Fold,
+    chain: str,
+    symbols: list[str],
+    trains: dict[str, pd.DataFrame],
+    chains: dict[str, models.Model],
+    config: Config,
+) -> models.Model | None:
+    """Fit one chain's model on the fold's training rows of `symbols`; None for a per-asset task without any."""
+    train = stack_by_date({s: trains[s] for s in symbols})
+    if train.empty and config.model.scope != "unified":
+        return None
+    if train.empty:
+        info = fold.info()
+        raise DataError(
+            f"fold {fold.index} (train {info['train_start']}..{info['train_end']}, "
+            f"assets {', '.join(symbols)}) has no complete training rows; "
+            "raise --fold-length or move --start-date later"
+        )
+    X = train[list(config.feature_names)].to_numpy(dtype=np.float64)
+    y = train["target"].to_numpy(dtype=np.float64)
+    previous = chains.get(chain) if config.model.warm_start else None
+    seed = seed_for(config.seed, fold.index, chain)
+    model = models.fit(config, X, y, seed=seed, previous=previous)
+    chains[chain] = model
+    return model
 
 
 def _with_dates(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -151,7 +178,7 @@ def _predict_folds(
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, int]:
     """Every asset's test rows of the whole run with `fold`, `prediction` and `member`, the feature importance, and
     the number of per-asset tasks without a training row."""
-    chains: dict[str, models.Model] = {}
+    models_of: dict[str, dict[str, models.Model]] = {"chain": {}, "refit": {}}
     skipped = 0
     predicted: dict[str, list[pd.DataFrame]] = {symbol: [] for symbol in config.assets}
     importances: list[pd.DataFrame] = []
@@ -162,7 +189,7 @@ def _predict_folds(
             with clock("features"):
                 trains[symbol], tests[symbol] = split_fold(features, fold, config)
 
-        fold_predicted, fold_importances, fold_skipped = _fit_predict(fold, trains, tests, chains, config, clock)
+        fold_predicted, fold_importances, fold_skipped = _fit_predict(fold, trains, tests, models_of, config, clock)
         importances.extend(fold_importances)
         skipped += fold_skipped
         for symbol, rows in fold_predicted.items():

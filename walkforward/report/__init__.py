@@ -15,6 +15,9 @@
   total; per-asset models' shares averaged over the assets, so each fold sums to 1);
 - `report.html`: run info, the charts (embedded as base64 PNG) and the overall, per-fold and per-asset metrics.
 
+On a sweep folder (what `wf sweep` wrote), `write_report` draws `logits.png` and `is_oos.png` and a report.html with
+the overfitting statistics and the leaderboard instead (walkforward/report/sweep.py).
+
 The metric display formats live in `walkforward.report.formats` (no heavy imports), shared with the CLI.
 """
 

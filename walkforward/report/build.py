@@ -10,13 +10,15 @@ from typing import Any
 from walkforward.errors import WalkforwardError
 from walkforward.metrics.quantiles import QUANTILE_RETURNS
 from walkforward.outputs import atomic_write
-from walkforward.report import charts, html, series
+from walkforward.report import charts, html, series, sweep
 from walkforward.report.load import Benchmark, RunOutputs, load_benchmark, load_run
 
 IMPORTANCE_KINDS = {"lightgbm": "LightGBM total gain", "random_forest": "forest impurity importance"}
 
 
 def build(run_dir: Path, out_dir: Path | None) -> Path:
+    if sweep.is_sweep(run_dir):
+        return build_sweep(run_dir, out_dir)
     run = load_run(run_dir)
     out = _output_dir(out_dir if out_dir is not None else run.path / "report")
     bench = load_benchmark(run)
@@ -29,6 +31,16 @@ def build(run_dir: Path, out_dir: Path | None) -> Path:
     target = out / "report.html"
     _write(target, page.encode("utf-8"))
     return target
+
+
+def build_sweep(path: Path, out_dir: Path | None) -> Path:
+    """A sweep folder's report (report/sweep.py): its charts and report.html."""
+    out = _output_dir(out_dir if out_dir is not None else path / "report")
+    made, page = sweep.build_sweep(path)
+    for chart in made:
+        _write(out / chart.name, chart.data)
+    _write(out / "report.html", page.encode("utf-8"))
+    return out / "report.html"
 
 
 def draw(run: RunOutputs, bench: Benchmark | None) -> list[html.Chart]:

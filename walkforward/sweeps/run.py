@@ -1,0 +1,114 @@
+"""`walkforward.sweep` / `wf sweep`: run every configuration of a grid exactly as `wf run` would, each into
+`output_dir/<id>/`, then write `configs.json`, `leaderboard.parquet` and `overfitting.json` (methodology §9).
+
+The trials run one after another, each on the configured executor. Each trial is `runner.execute` of its own config
+(so its outputs are bitwise those of a separate `wf run`); a later version can submit every trial's (fold, asset)
+tasks to one executor, from the same list of trials, without changing what is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from walkforward.config import Config, load_config
+from walkforward.execution.checkpoints import RunDirError
+from walkforward.outputs import write_json
+from walkforward.runner import check_output_dir, execute
+from walkforward.sweeps import board
+from walkforward.sweeps.grid import Trial, check_grid, read_grid, trials
+
+# (index from 1, number of trials, the trial, "run" | "resume" | "reuse") before each trial starts
+TrialProgress = Callable[[int, int, Trial, str], None]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A finished sweep: the leaderboard, overfitting.json, and each configuration's run directory and grid values."""
+
+    output_dir: Path
+    leaderboard: pl.DataFrame
+    overfitting: dict[str, Any]
+    run_dirs: dict[str, Path]
+    configs: dict[str, dict[str, Any]]
+
+
+def sweep(
+    base: Config | str | os.PathLike[str] | dict[str, Any] | None,
+    grid: dict[str, list[Any]] | str | os.PathLike[str],
+    *,
+    sample: int | None = None,
+    seed: int = 0,
+    output_dir: str | os.PathLike[str] = "results/sweep",
+    resume: bool = False,
+    overwrite: bool = False,
+    on_trial: TrialProgress | None = None,
+) -> SweepResult:
+    """Run the grid's configurations of `base` (a Config, a JSON config's path, a dict, or None for the default).
+
+    `grid` maps config keys (dotted: `model.params.num_leaves`) to lists of values, or is a JSON file of that;
+    `sample` runs that many configurations drawn without replacement (seeded by `seed`). Like `wf run`, a
+    configuration's folder holding a run is refused unless `resume` (a finished run of the same config is reused,
+    an interrupted one continued) or `overwrite`.
+    """
+    config = _base_config(base)
+    grid = read_grid(grid) if isinstance(grid, str | os.PathLike) else check_grid(grid)
+    chosen = trials(config, grid, sample, seed)
+    root = check_output_dir(str(output_dir))
+    write_json(root / "configs.json", {t.id: t.params for t in chosen})
+    run_dirs: dict[str, Path] = {}
+    for i, trial in enumerate(chosen, start=1):
+        cfg = trial.config.replace(output_dir=str(root / trial.id))
+        mode = _mode(cfg, resume=resume, overwrite=overwrite)
+        if on_trial is not None:
+            on_trial(i, len(chosen), trial, mode)
+        if mode != "reuse":
+            try:
+                execute(cfg, resume=mode == "resume", overwrite=overwrite)
+            except RunDirError as exc:
+                raise RunDirError(
+                    f"configuration {trial.id}: {exc}; or pass --resume to reuse the sweep's runs"
+                ) from None
+        run_dirs[trial.id] = Path(cfg.output_dir)
+    series = [board.portfolio_returns(run_dirs[t.id]) for t in chosen]
+    table = board.leaderboard(chosen, run_dirs, series)
+    over = board.overfitting(series)
+    table.write_parquet(root / "leaderboard.parquet")
+    write_json(root / "overfitting.json", over)
+    return SweepResult(root, table, over, run_dirs, {t.id: t.params for t in chosen})
+
+
+def _base_config(base: Config | str | os.PathLike[str] | dict[str, Any] | None) -> Config:
+    if isinstance(base, Config):
+        return base
+    if isinstance(base, dict):
+        return Config.from_dict(base)
+    return load_config(base)
+
+
+def _mode(config: Config, *, resume: bool, overwrite: bool) -> str:
+    """How a configuration's folder is run: `reuse` a finished run of the same config (with `resume`), `resume` an
+    interrupted one, else `run` (the runner refuses a folder holding a run unless `overwrite`)."""
+    out = Path(config.output_dir)
+    if overwrite or not resume:
+        return "run"
+    if (out / "run.json").is_file():
+        given = json.loads((out / "run.json").read_text()).get("config") or {}
+        if _results_keys(given) != _results_keys(config.to_dict()):
+            raise RunDirError(
+                f"{str(out)!r} holds a finished run of another config; pass --overwrite to replace it or choose "
+                "another --output-dir"
+            )
+        return "reuse"
+    return "resume" if (out / "checkpoints" / "manifest.json").is_file() else "run"
+
+
+def _results_keys(config: dict[str, Any]) -> dict[str, Any]:
+    """A config's keys less where it was written (a sweep folder may have been moved or copied)."""
+    return {k: v for k, v in config.items() if k != "output_dir"}
