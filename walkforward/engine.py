@@ -107,7 +107,7 @@ def run(
     with timer("load"):
         universe = universe or resolve(config)
         config = universe.config
-        pending, fingerprint = start_features(config, fingerprint)
+        pending, fingerprint = start_features(config, fingerprint, universe.windows)
     # The plan runs in Polars' threads while this thread imports the model library (start-up: mostly Python
     # holding the GIL, which Polars does not need), so the features cost only what is left of them afterwards.
     # Measured on the large workload, 2 cores: 18 ms less wall time per run; the import takes ~7 ms longer (with

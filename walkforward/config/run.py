@@ -101,7 +101,8 @@ class Config:
         out["assets"] = self.assets if self.all_assets else list(self.assets)
         out["start_date"] = self.start_date.isoformat()
         out["end_date"] = self.end_date.isoformat()
-        out["features"] = {k: list(v) for k, v in self.features.windows}
+        out["features"] = self.features.to_dict()
+        out["target"] = self.target.to_dict()
         out["model"]["params"] = dict(self.model.params)
         return out
 
@@ -170,7 +171,7 @@ def build(raw: dict[str, Any]) -> Config:
         window=parse_choice(get("window", d.window), "window", WINDOWS),
         horizon=parse_int(get("horizon", d.horizon), "horizon", 1),
         price_column=parse_choice(get("price_column", d.price_column), "price_column", PRICE_COLUMNS),
-        features=sections.features(get("features", dict(d.features.windows))),
+        features=sections.features(get("features", d.features.to_dict())),
         target=sections.target(get("target", {})),
         model=sections.model(get("model", {})),
         strategy=sections.strategy(get("strategy", {})),

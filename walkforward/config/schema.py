@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from walkforward.features.registry import FEATURE_KINDS
+from walkforward.features.targets import VOL_WINDOW
 from walkforward.models.registry import MODEL_KINDS
 
 SCOPES = ("unified", "per_asset")
@@ -24,6 +25,7 @@ PRICE_COLUMNS = ("close", "adj_close")
 UNIFIED_SYMBOL = "*"
 # what people may call an engine, for the hint of an unknown `engine` (difflib would suggest 'polars' for 'pandas')
 ENGINE_ALIASES = {"pandas": "legacy"}
+MIN_ASSETS = 5  # a date with fewer non-null values in its cross-section gives a missing cross-sectional value
 
 
 def _default_windows() -> tuple[tuple[str, tuple[int, ...]], ...]:
@@ -31,19 +33,56 @@ def _default_windows() -> tuple[tuple[str, tuple[int, ...]], ...]:
 
 
 @dataclass(frozen=True)
+class CrossSection:
+    """`features.cross_section`: the features ranked and z-scored per date across the traded universe (§2)."""
+
+    rank: tuple[str, ...] = ()  # adds `<feature>_csrank`
+    zscore: tuple[str, ...] = ()  # adds `<feature>_cszscore`
+    min_assets: int = MIN_ASSETS  # also the cs_rank target's
+    winsorize: float | None = None  # clip the z-score to [-winsorize, winsorize]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The columns it adds: every rank, then every z-score, in listed order."""
+        return (*(f"{n}_csrank" for n in self.rank), *(f"{n}_cszscore" for n in self.zscore))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rank": list(self.rank),
+            "zscore": list(self.zscore),
+            "min_assets": self.min_assets,
+            "winsorize": self.winsorize,
+        }
+
+
+@dataclass(frozen=True)
 class Features:
-    """The windows of every feature kind (registry order; an empty tuple leaves the kind out)."""
+    """The windows of every feature kind (registry order; an empty tuple leaves the kind out) and the
+    cross-sectional transforms."""
 
     windows: tuple[tuple[str, tuple[int, ...]], ...] = field(default_factory=_default_windows)
+    cross_section: CrossSection = field(default_factory=CrossSection)
 
     def of(self, kind: str) -> tuple[int, ...]:
         """The windows of one kind (`features.of("ret") == (1, 5, 20)`)."""
         return dict(self.windows).get(kind, ())
 
     @property
-    def names(self) -> tuple[str, ...]:
-        """Feature column names in the order the model sees them."""
+    def per_asset_names(self) -> tuple[str, ...]:
+        """The per-asset features' column names, in registry order."""
         return tuple(FEATURE_KINDS[kind].column(n) for kind, ws in self.windows for n in ws)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Feature column names in the order the model sees them: per asset, then cross-sectional."""
+        return (*self.per_asset_names, *self.cross_section.names)
+
+    def to_dict(self) -> dict[str, Any]:
+        """`{kind: windows}` (kinds out of the default run and not chosen left out), `cross_section` when set."""
+        out: dict[str, Any] = {k: list(v) for k, v in self.windows if v or FEATURE_KINDS[k].default}
+        if self.cross_section != CrossSection():
+            out["cross_section"] = self.cross_section.to_dict()
+        return out
 
     @property
     def max_window(self) -> int:
@@ -66,6 +105,10 @@ class Model:
 @dataclass(frozen=True)
 class Target:
     kind: str = "return"
+    vol_window: int = VOL_WINDOW  # rows of trailing volatility, for kind "vol_scaled"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **({"vol_window": self.vol_window} if self.kind == "vol_scaled" else {})}
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,12 @@ registry (walkforward/features/registry.py) names them, and the plan (walkforwar
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
-SNAP = 1e-12  # a correlation this close to +-1 is exactly +-1
+SNAP = 1e-12  # a correlation this close to +-1 is exactly +-1; a beta this close to 1 is exactly 1
+PARKINSON = 1.0 / (4.0 * math.log(2.0))  # Parkinson (1980): E[ln(H/L)^2] = 4 ln 2 * variance
 
 
 def ret(close: pl.Expr, k: int) -> pl.Expr:
@@ -54,6 +57,55 @@ def volume_z(volume: pl.Expr, n: int) -> pl.Expr:
     mean = volume.rolling_mean(n, min_samples=n)
     std = volume.rolling_std(n, min_samples=n, ddof=1)
     return pl.when(~flat(volume, n)).then((volume - mean) / std)
+
+
+def dollar_volume_z(close: pl.Expr, volume: pl.Expr, n: int) -> pl.Expr:
+    """The z-score of `close * volume` over n rows, as `volume_z`."""
+    return volume_z(close * volume, n)
+
+
+def hl_range(high: pl.Expr, low: pl.Expr, close: pl.Expr, n: int) -> pl.Expr:
+    """Mean over n rows of the bar's range over its close, `(high - low) / close`."""
+    return ((high - low) / close).rolling_mean(n, min_samples=n)
+
+
+def gap(open_: pl.Expr, close: pl.Expr, n: int) -> pl.Expr:
+    """The overnight gap `open_t / close_{t-1} - 1`; for n > 1 its mean over n rows (n = 1: the gap itself)."""
+    raw = open_ / close.shift(1) - 1
+    return raw if n == 1 else raw.rolling_mean(n, min_samples=n)
+
+
+def parkinson(high: pl.Expr, low: pl.Expr, n: int) -> pl.Expr:
+    """Parkinson's volatility `sqrt(mean(ln(high / low)^2) / (4 ln 2))` over n rows, per row (not annualised);
+    exactly 0 when every bar of the window has high == low."""
+    squared = (high / low).log().pow(2)
+    mean = squared.rolling_mean(n, min_samples=n)
+    return pl.when(squared.rolling_max(n, min_samples=n) == 0).then(0.0).otherwise((mean * PARKINSON).sqrt())
+
+
+def beta(a: pl.Expr, b: pl.Expr, n: int) -> pl.Expr:
+    """`cov(a, b) / var(b)` over n rows (ddof = 1); null when b's window is flat; within SNAP of 1 exactly 1 (the
+    benchmark with itself)."""
+    out = pl.rolling_cov(a, b, window_size=n, min_samples=n, ddof=1) / b.rolling_var(n, min_samples=n, ddof=1)
+    out = pl.when((out - 1.0).abs() <= SNAP).then(1.0).otherwise(out)
+    return pl.when(~flat(b, n)).then(out)
+
+
+def max_drawdown(close: pl.Expr, n: int) -> pl.Expr:
+    """The largest fall from a running peak inside the window of n closes, `min_k (c_{t-k} / max(c_{t-n+1..t-k}) - 1)`
+    (<= 0). Row k's peak is a rolling max of n - k rows shifted by k: n rolling maxima, no loop over rows."""
+    falls = [close.shift(k) / close.rolling_max(n - k, min_samples=n - k).shift(k) - 1 for k in range(n)]
+    return pl.when(close.shift(n - 1).is_not_null()).then(pl.min_horizontal(falls))
+
+
+def distance_to_high(close: pl.Expr, high: pl.Expr, n: int) -> pl.Expr:
+    """`close_t / max(high_{t-n+1..t}) - 1` (<= 0)."""
+    return close / high.rolling_max(n, min_samples=n) - 1
+
+
+def distance_to_low(close: pl.Expr, low: pl.Expr, n: int) -> pl.Expr:
+    """`close_t / min(low_{t-n+1..t}) - 1` (>= 0)."""
+    return close / low.rolling_min(n, min_samples=n) - 1
 
 
 def rolling_corr(a: pl.Expr, b: pl.Expr, n: int) -> pl.Expr:
