@@ -41,14 +41,18 @@ def panels(draw, max_rows: int = 160, max_assets: int = 3) -> pl.DataFrame:
         volume = np.round(rng.lognormal(10, 1, len(days)))
         if draw(st.booleans(), label=f"zero_volume_{i}"):
             volume[rng.random(len(days)) < 0.5] = 0.0
+        width = draw(st.sampled_from([0.0, 0.01, 0.05]), label=f"bar_{i}")  # 0: open = high = low = close
+        high = close * np.exp(width * np.abs(rng.normal(0, 1, len(days))))
+        low = close * np.exp(-width * np.abs(rng.normal(0, 1, len(days))))
+        open_ = np.clip(close * np.exp(width * rng.normal(0, 1, len(days))), low, high)
         frames.append(
             pl.DataFrame(
                 {
                     "symbol": symbol,
                     "date": days,
-                    "open": close,
-                    "high": close,
-                    "low": close,
+                    "open": open_,
+                    "high": high,
+                    "low": low,
                     "close": close,
                     "volume": volume,
                 }

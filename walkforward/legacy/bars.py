@@ -11,8 +11,6 @@ import math
 import numpy as np
 import pandas as pd
 
-SNAP = 1e-12  # a beta this close to 1 is exactly 1 (the benchmark with itself)
-
 
 def _flat(x: pd.Series, n: int) -> pd.Series:
     rolling = x.rolling(n, min_periods=n)
@@ -38,30 +36,46 @@ def parkinson(prices: pd.DataFrame, n: int) -> pd.Series:
     return out.mask(rolling.max() == 0, 0.0)
 
 
+def _windows(x: pd.Series, n: int) -> np.ndarray:
+    """Every window of `n` rows of `x` as a (rows - n + 1, n) view (empty when there are fewer rows)."""
+    values = x.to_numpy(dtype=float)
+    return np.lib.stride_tricks.sliding_window_view(values, n) if len(values) >= n else np.empty((0, n))
+
+
+def _per_window(x: pd.Series, n: int, values: np.ndarray) -> pd.Series:
+    """`values` (one per complete window) on the windows' last rows; NaN on the first n - 1."""
+    out = np.full(len(x), np.nan)
+    out[n - 1 :] = values
+    return pd.Series(out, index=x.index)
+
+
 def beta(ret_1: pd.Series, bench_ret_1: pd.Series, n: int) -> pd.Series:
-    """`cov(ret_1, bench) / var(bench)` over `n` rows (ddof = 1); NaN when the benchmark's window is flat."""
-    cov = ret_1.rolling(n, min_periods=n).cov(bench_ret_1, ddof=1)
-    out = cov / bench_ret_1.rolling(n, min_periods=n).var(ddof=1)
-    out = out.mask((out - 1.0).abs() <= SNAP, 1.0)
-    return out.mask(_flat(bench_ret_1, n))
+    """`cov(ret_1, bench) / var(bench)` over `n` rows, each window's moments from its own values (numpy, two
+    passes); NaN when a window is incomplete or the benchmark's is flat, 0 when the asset's is flat."""
+    a, b = _windows(ret_1, n), _windows(bench_ret_1, n)
+    da, db = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (da * db).sum(axis=1) / (db * db).sum(axis=1)
+    out = np.where(a.max(axis=1) == a.min(axis=1), 0.0, out)
+    out = np.where(np.isnan(a).any(axis=1) | (b.max(axis=1) == b.min(axis=1)) | np.isnan(b).any(axis=1), np.nan, out)
+    return _per_window(ret_1, n, out)
 
 
 def max_drawdown(close: pd.Series, n: int) -> pd.Series:
     """The worst `close / running peak - 1` inside each window of `n` closes (the peak restarts at the window's
-    first row), over every window at once: a (rows - n + 1, n) view, its running maxima along the window."""
-    out = np.full(len(close), np.nan)
-    if len(close) >= n:
-        windows = np.lib.stride_tricks.sliding_window_view(close.to_numpy(dtype=float), n)
-        out[n - 1 :] = (windows / np.maximum.accumulate(windows, axis=1) - 1).min(axis=1)
-    return pd.Series(out, index=close.index)
+    first row), over every window at once: running maxima along each window of the view."""
+    w = _windows(close, n)
+    return _per_window(close, n, (w / np.maximum.accumulate(w, axis=1) - 1).min(axis=1))
 
 
 def dollar_volume_z(prices: pd.DataFrame, n: int) -> pd.Series:
-    """`(dv - mean) / std` of `dv = close * volume` over `n` rows (ddof = 1); NaN for a flat window."""
+    """`(dv - mean) / std` of `dv = close * volume` over `n` rows (ddof = 1), each window's mean and std from its own
+    values (numpy, two passes; no running sums); NaN for a flat window."""
     dv = prices["close"] * prices["volume"]
-    rolling = dv.rolling(n, min_periods=n)
-    std = rolling.std(ddof=1)
-    return ((dv - rolling.mean()) / std).where(std != 0).mask(_flat(dv, n))
+    w = _windows(dv, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (w[:, -1] - w.mean(axis=1)) / w.std(axis=1, ddof=1)
+    return _per_window(dv, n, np.where(w.max(axis=1) == w.min(axis=1), np.nan, z))
 
 
 def dist_high(prices: pd.DataFrame, n: int) -> pd.Series:
