@@ -91,4 +91,16 @@ PARITY_CASES = {
     "per_asset-warm": {"model.scope": "per_asset", "model.warm_start": True},
     "lag1-equal": {"strategy.lag": 1, "strategy.weighting": "equal"},
     "flat-between-folds": {"strategy.flat_between_folds": True, "model.scope": "per_asset"},
+    # per-date ranks and z-scores across the traded members (the bar's features among them), a ranked target
+    "cs-rank": {
+        "features.gap": [1],
+        "features.parkinson": [10],
+        "features.cross_section": {
+            "rank": ["ret_5", "vol_20", "parkinson_10"],
+            "zscore": ["volume_z_20", "gap_1"],
+            "min_assets": 2,  # the universe case's training folds have two members
+            "winsorize": 1.0,
+        },
+        "target.kind": "cs_rank",
+    },
 }

@@ -199,6 +199,9 @@ def test_cs_zscore_by_hand_winsorised_and_flat():
     clipped = cross(values, {"zscore": ["ret_1"], "min_assets": 4, "winsorize": 1.0})
     check(clipped, "S.ret_1_cszscore", [NAN, 1.0])  # 0.75 / 0.54 = 1.39 standard deviations, clipped to 1
     check(clipped, "P.ret_1_cszscore", [NAN, -0.5 / std])  # -0.93: inside
+    pair = cross({"P": [1.0, 1.1], "Q": [1.0, 1.3]}, {"zscore": ["ret_1"], "min_assets": 2})
+    check(pair, "P.ret_1_cszscore", [NAN, -math.sqrt(0.5)])  # two values: -+(d / sqrt(2 d^2)), whatever they are
+    check(pair, "Q.ret_1_cszscore", [NAN, math.sqrt(0.5)])
     same = cross({"P": [1.0, 1.5], "Q": [2.0, 3.0]}, {"zscore": ["ret_1"], "min_assets": 2})
     check(same, "P.ret_1_cszscore", [NAN, NAN])  # every value equal: no spread to divide by
 

@@ -9,9 +9,12 @@ with fewer than `min_assets` non-null values in the cross-section gives null.
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
 DATE = "date"
+HALF_ROOT = math.sqrt(0.5)  # the z-score of two different values: -HALF_ROOT and +HALF_ROOT
 
 
 def _within(x: pl.Expr, universe: pl.Expr) -> pl.Expr:
@@ -31,11 +34,14 @@ def cs_rank(x: pl.Expr, universe: pl.Expr, min_assets: int) -> pl.Expr:
 
 def cs_zscore(x: pl.Expr, universe: pl.Expr, min_assets: int, winsorize: float | None = None) -> pl.Expr:
     """`(x - mean) / std` over the date's non-null values (ddof = 1), clipped to `[-winsorize, winsorize]` when set;
-    null when the date's values are all equal (tested exactly, max == min) or fewer than two."""
+    null when the date's values are all equal (tested exactly, max == min) or fewer than two. Two values are always
+    `-+sqrt(1/2)`, written exactly: computed, they would spread over neighbouring floats (a tie a model splits)."""
     v = _within(x, universe)
     n = v.count().over(DATE)
+    top = v.max().over(DATE)
     z = (v - v.mean().over(DATE)) / v.std(ddof=1).over(DATE)
+    z = pl.when(n == 2).then(pl.when(v == top).then(HALF_ROOT).otherwise(-HALF_ROOT)).otherwise(z)
     if winsorize is not None:
         z = z.clip(-winsorize, winsorize)
-    flat = v.max().over(DATE) == v.min().over(DATE)
+    flat = top == v.min().over(DATE)
     return pl.when(v.is_not_null() & (n >= min_assets) & (n >= 2) & ~flat).then(z)

@@ -5,6 +5,9 @@ value. The oracle's own code, apart from the Polars expressions.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 
 from walkforward.config import Config
@@ -22,13 +25,16 @@ def _rank(values: pd.Series, dates: pd.Series, min_assets: int) -> pd.Series:
 
 def _zscore(values: pd.Series, dates: pd.Series, min_assets: int, winsorize: float | None) -> pd.Series:
     """`(x - mean) / std` (ddof = 1) across each date, clipped to +-winsorize; NaN on a date whose values are all
-    equal, or with fewer than max(min_assets, 2) of them."""
+    equal, or with fewer than max(min_assets, 2) of them. Two values are exactly -sqrt(1/2) and +sqrt(1/2)."""
     groups = values.groupby(dates)
     n = groups.transform("count")
+    top = groups.transform("max")
     z = (values - groups.transform("mean")) / groups.transform("std")
+    pair = pd.Series(np.where(values == top, math.sqrt(0.5), -math.sqrt(0.5)), index=values.index)
+    z = z.mask(n == 2, pair)
     if winsorize is not None:
         z = z.clip(-winsorize, winsorize)
-    flat = groups.transform("max") == groups.transform("min")
+    flat = top == groups.transform("min")
     return z.where(values.notna() & (n >= max(min_assets, 2)) & ~flat)
 
 
