@@ -103,4 +103,13 @@ PARITY_CASES = {
         },
         "target.kind": "cs_rank",
     },
+    # the rest of the bar's features, and the return in excess of the benchmark's
+    "bars-excess": {
+        **{
+            f"features.{kind}": [10]
+            for kind in ("hl_range", "max_drawdown", "dollar_volume_z", "dist_high", "dist_low")
+        },
+        "features.beta": [30],
+        "target.kind": "excess",
+    },
 }
