@@ -59,13 +59,22 @@ def volume_z(volume: pl.Expr, n: int) -> pl.Expr:
     return pl.when(~flat(volume, n)).then((volume - mean) / std)
 
 
-def deviations(x: pl.Expr, n: int) -> list[pl.Expr]:
-    """`x_{t-k} - mean(x_{t-n+1..t})` for k in 0..n-1, each window summed afresh from its n shifted values. A running
-    (co)variance keeps rounding from large values that left the window, which swamps a small one (a dollar volume of
-    5,757 after 40,000s: relative errors near 1e-8); these sums see only the window."""
-    values = [x.shift(k) for k in range(n)]
-    mean = pl.sum_horizontal(values) / n
-    return [v - mean for v in values]
+def offsets(x: pl.Expr, n: int) -> list[pl.Expr]:
+    """`x_{t-k} - x_t` for k in 0..n-1: the window's values less its last one. A window's (co)variances are computed
+    afresh from these ("shifted data", Chan, Golub & LeVeque, *The American Statistician* 37(3), 1983): a running
+    variance keeps rounding from large values that left the window, which swamps a small one (a dollar volume of
+    5,757 after 40,000s: relative errors near 1e-8), and offsets from a value inside the window keep the one-pass
+    sums small. n shifts per window, no mean recomputed per term."""
+    return [x.shift(k) - x for k in range(n)]
+
+
+def co_moment(da: list[pl.Expr], db: list[pl.Expr]) -> pl.Expr:
+    """`sum((a - mean_a) * (b - mean_b))` over the window, from `offsets` (the same value from the same inputs)."""
+    n = len(da)
+    return (
+        pl.sum_horizontal([p * q for p, q in zip(da, db, strict=True)])
+        - pl.sum_horizontal(da) * pl.sum_horizontal(db) / n
+    )
 
 
 def complete(x: pl.Expr, n: int) -> pl.Expr:
@@ -74,10 +83,11 @@ def complete(x: pl.Expr, n: int) -> pl.Expr:
 
 
 def window_zscore(x: pl.Expr, n: int) -> pl.Expr:
-    """`(x - mean) / std` over n rows (ddof = 1) from `deviations`; null for a flat or incomplete window."""
-    d = deviations(x, n)
-    std = (pl.sum_horizontal([e * e for e in d]) / (n - 1)).sqrt()
-    return pl.when(complete(x, n) & ~flat(x, n)).then(d[0] / std)
+    """`(x - mean) / std` over n rows (ddof = 1) from `offsets` (`x_t - mean = -sum(offsets) / n`); null for a flat or
+    incomplete window."""
+    d = offsets(x, n)
+    std = (co_moment(d, d) / (n - 1)).sqrt()
+    return pl.when(complete(x, n) & ~flat(x, n)).then(-pl.sum_horizontal(d) / n / std)
 
 
 def dollar_volume_z(close: pl.Expr, volume: pl.Expr, n: int) -> pl.Expr:
@@ -105,12 +115,10 @@ def parkinson(high: pl.Expr, low: pl.Expr, n: int) -> pl.Expr:
 
 
 def beta(a: pl.Expr, b: pl.Expr, n: int) -> pl.Expr:
-    """`cov(a, b) / var(b)` over n rows from `deviations` (the benchmark with itself: exactly 1); null when b's window
-    is flat or either is incomplete, exactly 0 when a's is flat."""
-    da, db = deviations(a, n), deviations(b, n)
-    cov = pl.sum_horizontal([p * q for p, q in zip(da, db, strict=True)])
-    var = pl.sum_horizontal([q * q for q in db])
-    out = pl.when(flat(a, n)).then(0.0).otherwise(cov / var)
+    """`cov(a, b) / var(b)` over n rows from `offsets` (the benchmark with itself: exactly 1); null when b's window is
+    flat or either is incomplete, exactly 0 when a's is flat."""
+    da, db = offsets(a, n), offsets(b, n)
+    out = pl.when(flat(a, n)).then(0.0).otherwise(co_moment(da, db) / co_moment(db, db))
     return pl.when(complete(a, n) & complete(b, n) & ~flat(b, n)).then(out)
 
 

@@ -49,13 +49,19 @@ def _per_window(x: pd.Series, n: int, values: np.ndarray) -> pd.Series:
     return pd.Series(out, index=x.index)
 
 
+def _co_moment(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`sum((a - mean_a) * (b - mean_b))` of each window (row), from the offsets to the window's last value (the
+    shifted-data form: no running sums, small terms)."""
+    da, db = a - a[:, -1:], b - b[:, -1:]
+    return (da * db).sum(axis=1) - da.sum(axis=1) * db.sum(axis=1) / a.shape[1]
+
+
 def beta(ret_1: pd.Series, bench_ret_1: pd.Series, n: int) -> pd.Series:
-    """`cov(ret_1, bench) / var(bench)` over `n` rows, each window's moments from its own values (numpy, two
-    passes); NaN when a window is incomplete or the benchmark's is flat, 0 when the asset's is flat."""
+    """`cov(ret_1, bench) / var(bench)` over `n` rows, each window's moments from its own values; NaN when a window
+    is incomplete or the benchmark's is flat, 0 when the asset's is flat."""
     a, b = _windows(ret_1, n), _windows(bench_ret_1, n)
-    da, db = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = (da * db).sum(axis=1) / (db * db).sum(axis=1)
+        out = _co_moment(a, b) / _co_moment(b, b)
     out = np.where(a.max(axis=1) == a.min(axis=1), 0.0, out)
     out = np.where(np.isnan(a).any(axis=1) | (b.max(axis=1) == b.min(axis=1)) | np.isnan(b).any(axis=1), np.nan, out)
     return _per_window(ret_1, n, out)
@@ -69,12 +75,12 @@ def max_drawdown(close: pd.Series, n: int) -> pd.Series:
 
 
 def dollar_volume_z(prices: pd.DataFrame, n: int) -> pd.Series:
-    """`(dv - mean) / std` of `dv = close * volume` over `n` rows (ddof = 1), each window's mean and std from its own
-    values (numpy, two passes; no running sums); NaN for a flat window."""
+    """`(dv - mean) / std` of `dv = close * volume` over `n` rows (ddof = 1), each window's moments from its own
+    values (`_co_moment`; no running sums); NaN for a flat window."""
     dv = prices["close"] * prices["volume"]
     w = _windows(dv, n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = (w[:, -1] - w.mean(axis=1)) / w.std(axis=1, ddof=1)
+        z = -(w - w[:, -1:]).sum(axis=1) / n / np.sqrt(_co_moment(w, w) / (n - 1))  # dv_t - mean, from the offsets
     return _per_window(dv, n, np.where(w.max(axis=1) == w.min(axis=1), np.nan, z))
 
 
