@@ -111,6 +111,8 @@ def feature_plan(prices: pl.LazyFrame, config: Config, windows: pl.DataFrame | N
         )
     )
     if cross_sectional(config):
+        if config.all_assets:
+            raise ValueError('assets is "all": resolve it against the data first (walkforward.universe)')
         plan = with_universe(plan, config.assets, windows).with_columns(cross_section_exprs(config)).drop("universe_")
     return plan.drop("ret_1_", "bench_ret_1_", "bench_close", *bar_columns(config))
 
