@@ -20,12 +20,15 @@ HEAVY_MODULES = ("pandas", "sklearn", "polars", "lightgbm", "walkforward.legacy.
 
 
 def main(spec_path: str, result_path: str) -> None:
+    from cli.lean import import_lightgbm_lean, wants_lean_lightgbm
     from walkforward.config import load_config
     from walkforward.runner import execute, package_versions
 
     with open(spec_path) as fh:
         spec = json.load(fh)
     config = load_config(spec.get("config"), **spec["overrides"])
+    if wants_lean_lightgbm(config):  # as `wf run` does (cli/lean.py)
+        import_lightgbm_lean()
     t_run = time.perf_counter()
     _, info = execute(config)
     t_end = time.perf_counter()

@@ -1,9 +1,11 @@
 """`wf bench`: every case in its own process, a determinism gate, a JSON report, tables and a PNG.
 
 A case is (workload, engine, workers, repeat). The legacy engine (single-threaded) runs once per workload and
-repeat, unless left out (`legacy=False`: it takes many minutes on xl); the Polars engine once per worker count and
-repeat. The gate compares the first repeat's outputs: every Polars run against the legacy run of the workload
-(trades exactly; predictions, returns, metrics within 1e-9) and every worker count against the first (bitwise).
+repeat, unless left out (`legacy=False`: it takes many minutes on xl); the peer baseline (bench/peer: pandas, a
+process pool on every core) once per workload and repeat, unless left out (`peer=False`); the Polars engine once per
+worker count and repeat. The gate compares the first repeat's outputs: every Polars run against the legacy run of
+the workload (trades exactly; predictions, returns, metrics within 1e-9), every worker count against the first
+(bitwise), and the peer's predictions against the first Polars run's (bitwise).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.peer.gate import compare_predictions
 from bench.workloads import WORKLOADS, ensure_dataset
 from walkforward.compare import compare_runs
 from walkforward.config import available_cores
@@ -42,6 +45,8 @@ class Case:
     def label(self) -> str:
         if self.engine == "legacy":
             return "legacy"
+        if self.engine == "peer":
+            return f"peer x{self.workers}"
         executor = "" if self.executor == "threads" else f"/{self.executor}"
         return f"{self.engine}{executor} x{self.workers}"
 
@@ -57,9 +62,12 @@ class BenchResult:
         return all(g["ok"] for g in self.gate)
 
 
-def plan(workloads: list[str], workers: list[int], executor: str = "threads", legacy: bool = True) -> list[Case]:
-    """Per workload: legacy (unless left out), then the Polars engine per worker count on the thread pool and, for
-    another executor, on that executor too (its overhead is measured against the thread pool)."""
+def plan(
+    workloads: list[str], workers: list[int], executor: str = "threads", legacy: bool = True, peer: bool = False
+) -> list[Case]:
+    """Per workload: legacy (unless left out), the peer on every available core (when asked for: `run_bench` and
+    `wf bench` do by default), then the Polars engine per worker count on the thread pool and, for another executor,
+    on that executor too (its overhead is measured against the thread pool)."""
     unknown = [w for w in workloads if w not in WORKLOADS]
     if unknown:
         raise WalkforwardError(f"unknown workload {unknown[0]!r}; choose from {', '.join(WORKLOADS)}")
@@ -71,6 +79,8 @@ def plan(workloads: list[str], workers: list[int], executor: str = "threads", le
     for w in workloads:
         if legacy:
             cases.append(Case(w, "legacy", 1))
+        if peer and not WORKLOADS[w].study:  # the peer does the default study only
+            cases.append(Case(w, "peer", available_cores()))
         for ex in dict.fromkeys(("threads", executor)):
             cases += [Case(w, "polars", n, ex) for n in workers]
     return cases
@@ -80,7 +90,7 @@ def run_case(case: Case, out_dir: Path, extra: dict[str, Any] | None = None) -> 
     """Run one case in a fresh interpreter; return what bench.case measured plus the process wall time."""
     workload = WORKLOADS[case.workload]
     overrides = {
-        **workload.overrides(case.engine),
+        **workload.overrides("polars" if case.engine == "peer" else case.engine),
         "engine": case.engine,
         "n_jobs": case.workers,
         "output_dir": str(out_dir),
@@ -92,7 +102,7 @@ def run_case(case: Case, out_dir: Path, extra: dict[str, Any] | None = None) -> 
         spec.write_text(json.dumps({"overrides": overrides}))
         t0 = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "bench.case", str(spec), str(result)],
+            [sys.executable, "-m", "bench.peer" if case.engine == "peer" else "bench.case", str(spec), str(result)],
             capture_output=True,
             text=True,
             cwd=Path(__file__).resolve().parent.parent,
@@ -115,10 +125,12 @@ def run_bench(
     keep_dir: Path | None = None,
     on_case: Callable[[Case, int], None] | None = None,
     legacy: bool = True,
+    peer: bool = True,
 ) -> BenchResult:
     """Run every case `repeat` times; `scheduler` (a Dask scheduler's address) goes to the `dask` cases, which
-    otherwise start a LocalCluster of `workers` processes each. `legacy=False` leaves the legacy engine out."""
-    cases = plan(workloads, workers, executor, legacy)
+    otherwise start a LocalCluster of `workers` processes each. `legacy=False` leaves the legacy engine out,
+    `peer=False` the peer baseline."""
+    cases = plan(workloads, workers, executor, legacy, peer)
     for w in workloads:
         ensure_dataset(WORKLOADS[w], legacy=legacy)
     root = Path(tempfile.mkdtemp(prefix="wf-bench-")) if keep_dir is None else keep_dir
@@ -187,17 +199,19 @@ def summarise(case: Case, runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def add_speedups(rows: list[dict[str, Any]]) -> None:
-    """Speedup vs legacy and vs 1 worker (process wall medians), and parallel efficiency."""
+    """Speedup vs legacy, vs the peer and vs 1 worker (process wall medians), and parallel efficiency."""
     for row in rows:
         same = [r for r in rows if r["workload"] == row["workload"]]
         legacy = next((r for r in same if r["engine"] == "legacy"), None)
+        peer = next((r for r in same if r["engine"] == "peer"), None)
         one = next(
-            (r for r in same if r["engine"] != "legacy" and r["executor"] == row["executor"] and r["workers"] == 1),
+            (r for r in same if r["engine"] == "polars" and r["executor"] == row["executor"] and r["workers"] == 1),
             None,
         )
         wall = row["wall_seconds"]["median"]
         row["speedup_vs_legacy"] = legacy["wall_seconds"]["median"] / wall if legacy else None
-        if row["engine"] == "legacy" or one is None:
+        row["speedup_vs_peer"] = peer["wall_seconds"]["median"] / wall if peer else None
+        if row["engine"] != "polars" or one is None:
             row["speedup_vs_1_worker"] = row["parallel_efficiency"] = None
         else:
             row["speedup_vs_1_worker"] = one["wall_seconds"]["median"] / wall
@@ -209,7 +223,7 @@ def executor_overhead(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     (medians), and the extra time as a share of the thread pool's."""
     out = []
     for row in rows:
-        if row["engine"] == "legacy" or row["executor"] == "threads":
+        if row["engine"] != "polars" or row["executor"] == "threads":
             continue
         base = next(
             (
@@ -247,13 +261,17 @@ def determinism_gate(cases: list[Case], outputs: dict[Case, Path]) -> list[dict[
     gate = []
     for workload in dict.fromkeys(c.workload for c in cases):
         legacy = next((c for c in cases if c.workload == workload and c.engine == "legacy"), None)
-        fast = [c for c in cases if c.workload == workload and c.engine != "legacy"]
+        peer = next((c for c in cases if c.workload == workload and c.engine == "peer"), None)
+        fast = [c for c in cases if c.workload == workload and c.engine == "polars"]
         for case in fast if legacy is not None else ():
             cmp = compare_runs(outputs[legacy], outputs[case], TOLERANCE)
             gate.append(_gate_row(workload, f"{case.label} vs legacy", cmp))
         for case in fast[1:]:
             cmp = compare_runs(outputs[fast[0]], outputs[case], 0.0)
             gate.append(_gate_row(workload, f"{case.label} vs {fast[0].label} (bitwise)", cmp))
+        if peer is not None and fast:
+            cmp = compare_predictions(outputs[fast[0]], outputs[peer])
+            gate.append(_gate_row(workload, f"peer predictions vs {fast[0].label} (bitwise)", cmp))
     return gate
 
 

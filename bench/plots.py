@@ -31,11 +31,11 @@ def plot(cases: list[dict[str, Any]], path: Path) -> Path:
     grid = fig.add_gridspec(1, 1 + len(workloads), width_ratios=[1.5] + [1] * len(workloads))
     ax1 = fig.add_subplot(grid[0, 0])
 
-    executors = list(dict.fromkeys(c["executor"] for c in cases if c["engine"] != "legacy"))
+    executors = list(dict.fromkeys(c["executor"] for c in cases if c["engine"] == "polars"))
     plotted = False
     for w in workloads:
         for ex in executors:
-            rows = [c for c in cases if c["workload"] == w and c["engine"] != "legacy" and c["executor"] == ex]
+            rows = [c for c in cases if c["workload"] == w and c["engine"] == "polars" and c["executor"] == ex]
             rows = [c for c in rows if c["speedup_vs_legacy"] is not None]  # a bench without the legacy engine
             rows.sort(key=lambda c: c["workers"])
             label = w if len(executors) == 1 else f"{w} ({ex})"

@@ -30,10 +30,12 @@ def workload_table(workload: str, rows: list[dict[str, Any]]) -> Table:
     t = Table(
         title=f"workload {workload} ({rows[0]['n_folds']} folds)",
         caption="wall: process, start-up included; floor/wall: model CPU / min(workers, cores) / in-process run; "
-        "other: share of the in-process wall time, start-up excluded, spent outside model fit/predict",
+        "other: share of the in-process wall time, start-up excluded, spent outside model fit/predict; "
+        "peer: pandas + a process pool (bench/peer), MB counting its workers",
         header_style="bold",
     )
-    for col in ("case", "wall s", "min–max", "×legacy", "×1 worker", "eff.", "floor/wall", "other", "MB", "note"):
+    cols = ("case", "wall s", "min–max", "×peer", "×legacy", "×1 worker", "eff.", "floor/wall", "other", "MB", "note")
+    for col in cols:
         t.add_column(col, justify="left" if col in ("case", "note") else "right", no_wrap=True)
     for r in rows:
         w = r["wall_seconds"]
@@ -42,6 +44,7 @@ def workload_table(workload: str, rows: list[dict[str, Any]]) -> Table:
             r["label"],
             f"{w['median']:.2f}",
             f"{w['min']:.2f}–{w['max']:.2f}",
+            _x(r["speedup_vs_peer"], "{:.2f}x"),
             _x(r["speedup_vs_legacy"], "{:.2f}x"),
             _x(r["speedup_vs_1_worker"], "{:.2f}x"),
             _x(r["parallel_efficiency"], "{:.0%}"),
@@ -95,16 +98,20 @@ def bench(
     legacy: Annotated[
         bool, typer.Option("--legacy/--no-legacy", help="Also run the legacy engine (minutes on xl) and gate on it.")
     ] = True,
+    peer: Annotated[
+        bool, typer.Option("--peer/--no-peer", help="Also run the peer baseline (pandas, a pool) and gate on it.")
+    ] = True,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
-    """Time both engines over workloads and worker counts, each case in its own process; fail if outputs differ."""
+    """Time both engines and the peer baseline over workloads and worker counts, each case in its own process; fail
+    if outputs differ."""
     from bench.harness import plan, run_bench, write_report
     from bench.plots import plot
 
     names = [w.strip() for w in workloads.split(",") if w.strip()]
     counts = _ints(workers, "--workers")
-    total = len(plan(names, counts, executor, legacy)) * repeat
+    total = len(plan(names, counts, executor, legacy, peer)) * repeat
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not progress) as bar:
         task = bar.add_task("bench", total=total)
@@ -123,6 +130,7 @@ def bench(
             keep_dir=keep_runs,
             on_case=on_case,
             legacy=legacy,
+            peer=peer,
         )
         bar.update(task, completed=total, description="done")
     for name in names:
@@ -144,6 +152,7 @@ def bench(
             *(["--executor", executor] if executor != "threads" else []),
             *(["--scheduler", scheduler] if scheduler else []),
             *([] if legacy else ["--no-legacy"]),
+            *([] if peer else ["--no-peer"]),
         ]
     )
     write_report(result, output, command)

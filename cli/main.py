@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench, compare, data, report, run
+from cli import bench, compare, data, features, report, run
 
 app = typer.Typer(
     name="wf",
@@ -18,6 +18,7 @@ app.command("report")(report.report)
 app.command("bench")(bench.bench)
 app.command("compare")(compare.compare)
 app.add_typer(data.app, name="data")
+app.add_typer(features.app, name="features")
 
 
 def main() -> None:

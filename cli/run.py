@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.common import console, handle_errors
+from cli.lean import import_lightgbm_lean, wants_lean_lightgbm
 from walkforward.report.formats import METRIC_FORMATS, format_metric
 
 SUMMARY = METRIC_FORMATS  # the same labels and formats as the HTML report
@@ -135,6 +136,8 @@ def run(
         if model != base.model.kind:
             overrides["model.params"] = {}
     cfg = build_config(config, **overrides)
+    if wants_lean_lightgbm(cfg):
+        import_lightgbm_lean()  # 0.2 s instead of 1.1 s: see cli/lean.py
     stats_path = None
     if profile is not None:
         from walkforward.profiling import profile_file, profiled

@@ -112,4 +112,20 @@ PARITY_CASES = {
         "features.beta": [30],
         "target.kind": "excess",
     },
+    # two custom features after the built-in ones (tests/custom_features.py): the close's past and the whole bar
+    "custom-feature": {
+        "features.custom": [
+            {"name": "mom", "function": "tests.custom_features:momentum", "params": {"long": 30, "short": 5}},
+            {"name": "bar_span", "function": "tests.custom_features:range_ratio", "params": {"n": 10}},
+        ]
+    },
+    # the cross-sectional kinds (methodology §4.1) over late listings, delistings and membership gaps
+    "topk-n_drop": {"strategy.kind": "topk", "strategy.k": 2, "strategy.n_drop": 1},
+    "topk-fraction-long_only": {
+        "strategy.kind": "topk",
+        "strategy.k": 0.4,
+        "strategy.long_only": True,
+        "strategy.lag": 1,
+    },
+    "rank_weighted-rebalance": {"strategy.kind": "rank_weighted", "strategy.rebalance_every": 5, "strategy.gross": 2.0},
 }

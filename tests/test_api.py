@@ -38,7 +38,7 @@ def test_readme_python_example_runs(in_project_copy):
     assert isinstance(result, walkforward.RunResult)
     assert result.metrics == json.loads(Path("results/api-example/metrics.json").read_text())
     assert len(result.run_info["folds"]) == 4
-    assert set(result.predictions.columns) == {"fold", "symbol", "date", "prediction", "target", "position"}
+    assert set(result.predictions.columns) == {"fold", "symbol", "date", "prediction", "target", "position", "weight"}
 
 
 def test_run_accepts_config_objects_dicts_and_paths(in_project_copy):

@@ -1,12 +1,14 @@
-"""`wf bench` smoke test on the small workload (each case in its own process) and its determinism gate; the xl
-workloads' definitions, checked without running them."""
+"""`wf bench` smoke test on the small workload (each case in its own process) and its determinism gate; the peer
+baseline's predictions against wf's; the xl workloads' definitions, checked without running them."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import shutil
+from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -16,7 +18,7 @@ from bench import workloads
 from bench.harness import Case, determinism_gate, plan
 from bench.workloads import WORKLOADS, Workload, ensure_dataset
 from cli.main import app
-from walkforward.config import Config
+from walkforward.config import Config, available_cores
 from walkforward.data.calendar import calendar_days, session_mask
 from walkforward.data.universe import UniverseSpec, symbol_names
 from walkforward.folds import WalkForwardSplit
@@ -25,7 +27,7 @@ CASE_KEYS = {
     "workload", "engine", "executor", "workers", "label", "wall_seconds", "run_seconds", "startup_seconds",
     "stages", "non_model_share", "non_model_seconds", "model_cpu_seconds", "model_floor_seconds",
     "floor_over_wall", "peak_rss_mb", "cpu_count", "affinity", "oversubscribed", "imported", "packages",
-    "n_folds", "repeats", "speedup_vs_legacy", "speedup_vs_1_worker", "parallel_efficiency",
+    "n_folds", "repeats", "speedup_vs_legacy", "speedup_vs_peer", "speedup_vs_1_worker", "parallel_efficiency",
 }  # fmt: skip
 STAGES = {"import", "load", "validate", "features", "fit", "predict", "backtest", "metrics", "write"}
 
@@ -40,7 +42,8 @@ def test_bench_small_workload_writes_the_report_and_runs_the_gate(tmp_path):
     report = json.loads(out.read_text())
     assert report["command"].startswith("wf bench")
     cases = report["cases"]
-    assert [c["label"] for c in cases] == ["legacy", "polars x1", "polars x2"]
+    peer = f"peer x{available_cores()}"
+    assert [c["label"] for c in cases] == ["legacy", peer, "polars x1", "polars x2"]
     for case in cases:
         assert set(case) == CASE_KEYS
         assert set(case["stages"]) >= STAGES - {"import"}
@@ -51,12 +54,14 @@ def test_bench_small_workload_writes_the_report_and_runs_the_gate(tmp_path):
     # a Polars run imports LightGBM as a user would (scikit-learn and pandas with it), never the legacy engine
     assert all(c["imported"]["lightgbm"] and not c["imported"]["walkforward.legacy.engine"] for c in polars)
     assert polars[0]["speedup_vs_1_worker"] == pytest.approx(1.0)
+    assert cases[1]["speedup_vs_peer"] == pytest.approx(1.0) and not cases[1]["imported"]["polars"]
     gate = report["determinism_gate"]
     assert gate["ok"] is True
     assert [c["check"] for c in gate["checks"]] == [
         "polars x1 vs legacy",
         "polars x2 vs legacy",
         "polars x2 vs polars x1 (bitwise)",
+        "peer predictions vs polars x1 (bitwise)",
     ]
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "determinism small: polars x2 vs legacy: ok" in " ".join(result.output.split())
@@ -81,7 +86,79 @@ def test_bench_small_workload_writes_the_report_and_runs_the_gate(tmp_path):
 def test_python_bench_api_returns_the_report():
     report = walkforward.bench(workloads=("small",), workers=(1,), repeat=1)
     assert report["determinism_gate"]["ok"]
-    assert [c["label"] for c in report["cases"]] == ["legacy", "polars x1"]
+    assert [c["label"] for c in report["cases"]] == ["legacy", f"peer x{available_cores()}", "polars x1"]
+
+
+# --- the peer baseline ------------------------------------------------------------------------------------------------
+
+
+def test_peer_predictions_are_bitwise_wf_predictions_and_the_gate_fails_on_a_one_ulp_change(tmp_path):
+    from bench.peer.run import peer_config
+    from bench.peer.run import run as run_peer
+    from walkforward.config import load_config
+    from walkforward.runner import execute
+
+    data = Path(walkforward.__file__).resolve().parent.parent / "data"  # the bundled data: the small workload's
+    small = {"data_path": str(data), "start_date": "2020-01-01", "end_date": "2021-12-31", "n_jobs": 2}
+    wf_dir, peer_dir = tmp_path / "wf", tmp_path / "peer"
+    execute(load_config(None, **small, output_dir=str(wf_dir)))
+    timings: dict[str, float] = {}
+    info = run_peer(peer_config({**small, "output_dir": str(peer_dir)}), timings)
+    assert info["n_folds"] == 4 and len(info["worker_peaks_mb"]) == 2  # two workers, each reporting its peak
+    assert {"load", "features", "fit", "predict", "write"} <= set(timings)
+    cases = [Case("small", "peer", 2), Case("small", "polars", 1)]
+    gate = determinism_gate(cases, {cases[0]: peer_dir, cases[1]: wf_dir})
+    assert [(g["check"], g["ok"]) for g in gate] == [("peer predictions vs polars x1 (bitwise)", True)]
+    preds = pl.read_parquet(peer_dir / "predictions.parquet")
+    assert preds.columns == ["fold", "symbol", "date", "prediction", "target"] and preds.height > 2000
+
+    # one prediction one ulp off fails the gate, naming the table
+    values = preds["prediction"].to_numpy().copy()
+    values[7] = np.nextafter(values[7], np.inf)
+    preds.with_columns(pl.Series("prediction", values)).write_parquet(peer_dir / "predictions.parquet")
+    gate = determinism_gate(cases, {cases[0]: peer_dir, cases[1]: wf_dir})
+    assert not gate[0]["ok"] and gate[0]["problems"] == [f"predictions: 1 of {preds.height} rows differ in prediction"]
+
+
+def test_peer_panel_windows_stay_inside_each_asset_and_folds_by_hand():
+    from bench.peer.folds import fold_dates
+    from bench.peer.panel import Panel
+    from bench.peer.run import fold_rows
+
+    # two assets, rows sorted by (symbol, date): A = 1, 2, 3, 5, 9 and B = 10, 10, 10
+    p = Panel(np.array(["A"] * 5 + ["B"] * 3, dtype=object))
+    x = np.array([1.0, 2.0, 3.0, 5.0, 9.0, 10.0, 10.0, 10.0])
+    nan = np.nan
+    np.testing.assert_array_equal(p.lag(x, 1), [nan, 1, 2, 3, 5, nan, 10, 10])
+    np.testing.assert_array_equal(p.lag(x, -2), [3, 5, 9, nan, nan, 10, nan, nan])
+    np.testing.assert_array_equal(p.rolling(x, 2).mean(), [nan, 1.5, 2.5, 4, 7, nan, 10, 10])
+    np.testing.assert_array_equal(p.flat(x, 2), [False, False, False, False, False, False, True, True])
+    # sma_ratio over 2 rows: mean / close - 1, exactly 0 over B's flat windows
+    np.testing.assert_array_equal(p.sma_ratio(x, 2), [nan, 1.5 / 2 - 1, 2.5 / 3 - 1, 4 / 5 - 1, 7 / 9 - 1, nan, 0, 0])
+    # Wilder's mean, n = 2, of the first differences: row 2 is the mean of rows 1..2, then avg = (avg + d) / 2;
+    # B starts afresh (its differences 0, 0: row 2 is B's third row)
+    diff = x - p.lag(x, 1)  # A: nan, 1, 1, 2, 4; B: nan, 0, 0
+    np.testing.assert_array_equal(p.wilder_mean(diff, 2), [nan, nan, 1.0, 1.5, 2.75, nan, nan, 0.0])
+
+    # 8 weekdays; out of sample from the 5th: 4 sessions, steps of 2 -> 2 folds, each training on the 2 before it
+    calendar = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-01-11"))
+    calendar = calendar[np.is_busday(calendar)]  # Jan 1-5, 8-10
+    config = {"start_date": "2024-01-05", "end_date": "2024-01-10", "step_size": 2, "fold_length": 2}
+    folds = fold_dates(calendar, {**config, "embargo": 0, "window": "rolling"})
+    assert [(str(f.train_lo), str(f.train_hi), str(f.test_lo), str(f.test_hi)) for f in folds] == [
+        ("2024-01-03", "2024-01-05", "2024-01-05", "2024-01-09"),
+        ("2024-01-05", "2024-01-09", "2024-01-09", "2024-01-11"),
+    ]
+    # fold 0's training rows Jan 3 and 4; with horizon 1 the label of Jan 4 ends on Jan 5, in the test window: purged
+    dates = calendar.astype("datetime64[ns]")
+    label_end = np.append(dates[1:], np.datetime64("NaT", "ns"))
+    train, test = fold_rows(dates, label_end, np.ones(len(dates), dtype=bool), folds[0])
+    assert train.tolist() == [2] and test.tolist() == [4, 5]  # Jan 3; Jan 5 and Jan 8
+    # an expanding window trains from the first row; an embargo of 1 session ends fold 1's training on Jan 4
+    expanding = fold_dates(calendar, {**config, "embargo": 1, "window": "expanding"})
+    assert np.isnat(expanding[1].train_lo) and str(expanding[1].train_hi) == "2024-01-08"
+    train, test = fold_rows(dates, label_end, np.ones(len(dates), dtype=bool), expanding[1])
+    assert train.tolist() == [0, 1, 2, 3, 4] and test.tolist() == [6, 7]  # Jan 1-5 (Jan 5's ends Jan 8); Jan 9, 10
 
 
 # --- the xl workloads, defined and planned without running them ------------------------------------------------------

@@ -77,7 +77,9 @@ def test_importing_the_cli_loads_no_model_library_no_pandas_no_engine():
 
 def test_the_legacy_engine_imports_nothing_of_the_polars_path():
     """The oracle shares no code with what it checks (STYLE.md): walkforward/legacy/ imports, of walkforward, only
-    itself, the config, the errors and the output schema, and never Polars (its own reading of methodology §7 too)."""
+    itself, the config, the errors and the output schema, and never Polars (its own reading of methodology §7 too),
+    but in legacy/custom.py: a custom feature is a Polars expression, which only Polars can evaluate (methodology §2;
+    the oracle evaluates it itself, on each asset's own rows)."""
     allowed = (
         "walkforward.legacy",
         "walkforward.config",
@@ -98,7 +100,7 @@ def test_the_legacy_engine_imports_nothing_of_the_polars_path():
             else:
                 continue
             for name in names:
-                assert name.split(".")[0] != "polars", (path.name, name)
+                assert name.split(".")[0] != "polars" or path.name == "custom.py", (path.name, name)
                 if name.split(".")[0] == "walkforward":
                     assert name.startswith(allowed), (path.name, name)
 

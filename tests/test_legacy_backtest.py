@@ -93,6 +93,10 @@ def test_book_carries_positions_across_folds_with_available_weights() -> None:
     got = list(t[["fold", "symbol", "date", "position_before", "position_after", "weight_traded"]].itertuples(False))
     assert [tuple(r) for r in got] == expected
     assert list(t["cost"]) == [approx(0.001 * w) for *_, w in expected]
+    # the weighted positions either side of each trade (q above)
+    weights = [(0.0, -0.5), (0.0, 0.5), (-0.5, 0.0), (0.5, 1.0), (0.0, 0.5), (1.0, -0.5), (0.5, 0.0), (-0.5, -1.0),
+               (-1.0, 0.0)]  # fmt: skip
+    assert list(zip(t["weight_before"], t["weight_after"], strict=True)) == weights
 
 
 def test_returns_are_dated_when_earned() -> None:

@@ -35,6 +35,8 @@ def frame(ends, starts, returns, exposure=None, traded=None) -> pd.DataFrame:
             "return": returns,
             "exposure": [1.0] * n if exposure is None else exposure,
             "traded": [0.0] * n if traded is None else traded,
+            "traded_long": [0.0] * n if traded is None else traded,  # every trade on the long leg
+            "traded_short": [0.0] * n,
         }
     )
 
@@ -151,7 +153,9 @@ def test_cross_sectional_ic_by_hand() -> None:
     assert list(ics.index) == list(pd.to_datetime(["2024-01-05", "2024-01-06"]))
     assert ics.to_numpy() == pytest.approx([0.5, -math.sqrt(0.1)], rel=1e-12)
     series = frame(["2024-01-08"], ["2024-01-05"], [0.0])
+    predictions["next_ret"] = predictions["target"]  # at most 4 rows a date: no quantile returns (5 buckets)
     out = metrics(series, predictions, 0, a=1.0, benchmark=pd.Series(dtype="float64"), cross_section=True)
+    assert out["long_short_spread"] is None and out["quantile_return_1"] is None
     mean = (0.5 - math.sqrt(0.1)) / 2
     std = (0.5 + math.sqrt(0.1)) / math.sqrt(2)  # two values: |x1 - x2| / sqrt(2) with ddof = 1
     assert out["ic_mean"] == approx(mean)

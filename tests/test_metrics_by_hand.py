@@ -415,6 +415,16 @@ def test_lag_one_trades_each_signal_at_the_next_close():
     assert portfolio(bt) == pytest.approx(
         {"2024-01-05": 0.0, "2024-01-08": -0.01, "2024-01-09": -0.02, "2024-01-11": -0.01}, rel=1e-12, abs=1e-15
     )
+    # the weights (N = 1: w = 1) and the trades' weights before and after
+    assert predictions_table(bt).column("weight").to_pylist() == [0.0, 1.0, -1.0, -1.0]
+    table = trades_table(bt).to_pylist()
+    assert [(r["weight_before"], r["weight_after"]) for r in table] == [(0.0, 1.0), (1.0, -1.0), (-1.0, 0.0)]
+    # turnover per leg over the 4 return rows (Fri, Mon, Tue, Thu): the long leg buys 1 at Fri's close and sells it
+    # at Mon's, where the short leg sells 1 short; the exit buys that back at Thu's: long (0 + 1 + 1 + 0) / 4,
+    # short (0 + 0 + 1 + 1) / 4, together the turnover (0 + 1 + 2 + 1) / 4
+    m = compute_metrics(bt, folds_info(1), ("AAA",), "auto")
+    for level in (m["overall"], m["per_fold"][0], m["per_asset"]["AAA"]):
+        assert (level["turnover_long"], level["turnover_short"], level["turnover"]) == (0.5, 0.5, 1.0)
 
 
 def test_lag_does_not_cross_a_fold_start_when_flat_between_folds():

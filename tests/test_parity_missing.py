@@ -67,6 +67,8 @@ def run_both(data, tmp_path, **changes):
         execute(config(data, tmp_path / "legacy", engine="legacy", **changes))
         execute(config(data, tmp_path / "polars", **changes))
     assert_same(tmp_path / "legacy", tmp_path / "polars")
+    overall = json.loads((tmp_path / "polars" / "metrics.json").read_text())["overall"]
+    assert overall["long_short_spread"] is not None  # 5 assets on most dates: the quantile returns were compared
     return tmp_path / "polars"
 
 

@@ -26,7 +26,7 @@ from walkforward.report import METRIC_FORMATS, format_metric, write_report
 from walkforward.report import series as report_series
 from walkforward.runner import execute
 
-CHARTS = ("equity.png", "drawdown.png", "folds.png", "ic.png", "importance.png")
+CHARTS = ("equity.png", "drawdown.png", "folds.png", "ic.png", "importance.png", "quantiles.png")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RTOL = 1e-9
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,9 +152,11 @@ def test_overall_table_shows_every_metrics_json_value_formatted(report, metrics)
     rows = tables_of(html)["Metric"][1:]
     expected = [[label, format_metric(metrics["overall"][key], pattern)] for key, label, pattern in METRIC_FORMATS]
     assert rows == expected
-    for key, _, pattern in METRIC_FORMATS:  # the exact value is the cell's tooltip
+    for key, _, pattern in METRIC_FORMATS:  # the exact value is the cell's tooltip; a null has none
         value = metrics["overall"][key]
-        assert f'title="{value!r}">{format_metric(value, pattern)}</td>' in html
+        cell = '<td class="num">' if value is None else f'title="{value!r}">'
+        assert f"{cell}{format_metric(value, pattern)}</td>" in html
+    assert metrics["overall"]["long_short_spread"] is None  # 3 assets: the quantile returns are null
 
 
 def test_per_fold_table_has_one_row_per_fold_with_its_dates_and_metrics(report, metrics):
@@ -251,6 +253,31 @@ def test_importance_shares_skip_a_model_without_splits():
     assert features == ["x", "y"] and folds == [0, 1]
     assert shares[:, 0].tolist() == [0.75, 0.25]  # B made no split: A's shares alone
     assert all(v != v for v in shares[:, 1])  # no model of fold 1 has shares: NaN (grey cells)
+
+
+def test_quantile_chart_draws_each_quintile_return_as_a_bar():
+    from walkforward.metrics.quantiles import QUANTILE_RETURNS
+    from walkforward.report import charts
+
+    overall = dict(zip(QUANTILE_RETURNS, [-0.002, 0.0, 0.001, None, 0.003], strict=True))
+    overall |= {"long_short_spread": 0.005, "long_short_tstat": 2.5}
+    fig = charts.quantile_chart(overall, QUANTILE_RETURNS)
+    ax = fig.axes[0]
+    heights = [bar.get_height() for bar in ax.patches]
+    assert heights[:3] == [-0.002, 0.0, 0.001] and heights[3] != heights[3] and heights[4] == 0.003  # Q4 null: NaN
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Q1\n(lowest)", "Q2", "Q3", "Q4", "Q5\n(highest)"]
+    assert "Q5 - Q1: +0.500% a session, t = 2.50" in ax.get_title()
+    assert charts.png(fig).startswith(PNG_SIGNATURE)
+
+
+def test_quantile_chart_says_so_when_no_date_has_five_assets(report):
+    # the small run trades 3 assets: every quantile return is null, the chart says why instead of drawing bars
+    from walkforward.metrics.quantiles import QUANTILE_RETURNS
+    from walkforward.report import charts
+
+    fig = charts.quantile_chart(dict.fromkeys(QUANTILE_RETURNS), QUANTILE_RETURNS)
+    assert [t.get_text() for t in fig.axes[0].texts] == ["no date with 5 assets having a prediction"]
+    assert 'id="quantiles"' in report.read_text()
 
 
 # --- missing data, bad input, CLI ------------------------------------------------------------------

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -30,6 +31,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("prediction", pa.float64()),
             ("target", pa.float64()),
             ("position", pa.int8()),
+            ("weight", pa.float64()),
         ]
     ),
     "trades": pa.schema(
@@ -39,6 +41,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("date", pa.date32()),
             ("position_before", pa.int8()),
             ("position_after", pa.int8()),
+            ("weight_before", pa.float64()),
+            ("weight_after", pa.float64()),
             ("weight_traded", pa.float64()),
             ("cost", pa.float64()),
         ]
@@ -82,12 +86,22 @@ METRIC_NAMES = (
     "hit_rate",
     "n_trades",
     "turnover",
+    "turnover_long",
+    "turnover_short",
     "exposure",
     "ic",
     "ic_mean",
     "ic_std",
     "ic_ir",
     "directional_accuracy",
+    # the quantile returns (walkforward/metrics/quantiles.py)
+    "long_short_spread",
+    "long_short_tstat",
+    "quantile_return_1",
+    "quantile_return_2",
+    "quantile_return_3",
+    "quantile_return_4",
+    "quantile_return_5",
     "beta",
     "alpha",
     "tracking_error",
@@ -205,6 +219,8 @@ def _jsonable(obj: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [_jsonable(v) for v in obj]
+    if isinstance(obj, pl.Expr):  # a custom feature given in Python (config features.custom): its text
+        return str(obj)
     if hasattr(obj, "item") and not isinstance(obj, str | bytes):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):

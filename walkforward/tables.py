@@ -26,6 +26,7 @@ def predictions_table(bt: Backtest) -> pa.Table:
             "prediction": r.prediction[order],
             "target": r.target[order],
             "position": bt.position[order],
+            "weight": bt.weight[order],
         }
     )
 

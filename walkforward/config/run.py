@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from walkforward.config import sections
 from walkforward.config.parse import (
     check_keys,
@@ -23,6 +25,7 @@ from walkforward.config.parse import (
     parse_symbols,
     parse_text,
 )
+from walkforward.config.portfolio import check_k
 from walkforward.config.schema import (
     AUTO,
     ENGINE_ALIASES,
@@ -134,7 +137,7 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
 
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """A copy of `raw` with the non-None `overrides` set; dotted keys set nested sections."""
-    raw = json.loads(json.dumps(raw, default=str))
+    raw = plain_copy(raw)
     aliases = [k for k in DATA_PATH_KEYS if overrides.get(k) is not None]
     if len(aliases) == 2 and overrides["data_path"] != overrides["data_dir"]:
         raise ConfigError(_both_data_keys(overrides["data_dir"], overrides["data_path"]))
@@ -149,6 +152,22 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
             node = node.setdefault(p, {})
         node[leaf] = value
     return raw
+
+
+def plain_copy(value: Any) -> Any:
+    """A copy of `value` as JSON would give it back (`json.loads(json.dumps(value, default=str))`), except that a
+    Polars expression (a custom feature given in Python) stays the expression."""
+    if isinstance(value, pl.Expr):
+        return value
+    if isinstance(value, dict):
+        return {str(k): plain_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_copy(v) for v in value]
+    if value is None or isinstance(value, str | bool):
+        return value
+    if isinstance(value, int | float):
+        return json.loads(json.dumps(value))
+    return str(value)
 
 
 def build(raw: dict[str, Any]) -> Config:
@@ -223,6 +242,8 @@ def _check_together(cfg: Config) -> None:
             f"scheduler {cfg.scheduler!r} is for executor 'dask', but executor is {cfg.executor!r}; "
             "pass --executor dask or drop --scheduler"
         )
+    if not cfg.all_assets:
+        check_k(cfg.strategy, len(cfg.assets))
     if cfg.start_date > cfg.end_date:
         raise ConfigError(f"start_date {cfg.start_date} is after end_date {cfg.end_date}; swap them or fix one")
     if cfg.fold_length <= cfg.horizon:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from walkforward.config.custom import CustomFeature
 from walkforward.features.registry import FEATURE_KINDS
 from walkforward.features.targets import VOL_WINDOW
 from walkforward.models.registry import MODEL_KINDS
@@ -57,10 +58,11 @@ class CrossSection:
 
 @dataclass(frozen=True)
 class Features:
-    """The windows of every feature kind (registry order; an empty tuple leaves the kind out) and the
-    cross-sectional transforms."""
+    """The windows of every feature kind (registry order; an empty tuple leaves the kind out), then the custom
+    features (config/custom.py) in config order, then the cross-sectional transforms."""
 
     windows: tuple[tuple[str, tuple[int, ...]], ...] = field(default_factory=_default_windows)
+    custom: tuple[CustomFeature, ...] = ()
     cross_section: CrossSection = field(default_factory=CrossSection)
 
     def of(self, kind: str) -> tuple[int, ...]:
@@ -69,8 +71,9 @@ class Features:
 
     @property
     def per_asset_names(self) -> tuple[str, ...]:
-        """The per-asset features' column names, in registry order."""
-        return tuple(FEATURE_KINDS[kind].column(n) for kind, ws in self.windows for n in ws)
+        """The per-asset features' column names: the kinds in registry order, then the custom features."""
+        builtin = tuple(FEATURE_KINDS[kind].column(n) for kind, ws in self.windows for n in ws)
+        return builtin + tuple(c.name for c in self.custom)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -78,8 +81,11 @@ class Features:
         return (*self.per_asset_names, *self.cross_section.names)
 
     def to_dict(self) -> dict[str, Any]:
-        """`{kind: windows}` (kinds out of the default run and not chosen left out), `cross_section` when set."""
+        """`{kind: windows}` (kinds out of the default run and not chosen left out), `custom` as given (a pl.Expr given
+        in Python stays one; run.json writes its text) and `cross_section`, when set."""
         out: dict[str, Any] = {k: list(v) for k, v in self.windows if v or FEATURE_KINDS[k].default}
+        if self.custom:
+            out["custom"] = [c.given() for c in self.custom]
         if self.cross_section != CrossSection():
             out["cross_section"] = self.cross_section.to_dict()
         return out
@@ -120,7 +126,13 @@ class Strategy:
     long_threshold: float = 0.0
     short_threshold: float = 0.0
     allow_short: bool = True
-    cost_bps: float = 5.0
+    cost_bps: float = 5.0  # per side: charged on every unit of weight bought or sold
+    # the cross-sectional kinds (topk, rank_weighted; methodology §4.1)
+    k: float | None = None  # topk: names per leg, a count (int) or a fraction in (0, 1) of the available ones
+    n_drop: int | None = None  # topk: at most this many names replaced per leg and rebalance (None: no cap)
+    gross: float = 1.0  # gross exposure of the book
+    rebalance_every: int = 1  # dates between rebalances; targets are held in between
+    long_only: bool = False  # the short leg is empty
 
 
 def available_cores() -> int:

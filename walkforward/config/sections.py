@@ -6,7 +6,9 @@ import dataclasses
 from typing import Any
 
 from walkforward.config.crosssection import cross_section
+from walkforward.config.custom import parse_custom
 from walkforward.config.parse import check_keys, parse_bool, parse_choice, parse_float, parse_int
+from walkforward.config.portfolio import cross_sectional
 from walkforward.config.schema import SCOPES, WEIGHTINGS, Features, Model, Strategy, Target
 from walkforward.errors import ConfigError, did_you_mean
 from walkforward.features.registry import FEATURE_KINDS
@@ -19,7 +21,7 @@ from walkforward.portfolio.registry import PORTFOLIOS
 def features(raw: Any) -> Features:
     if not isinstance(raw, dict):
         raise ConfigError(f"features must be an object like {{'ret': [1, 5, 20]}}, got {raw!r}")
-    check_keys(raw, (*FEATURE_KINDS, "cross_section"), "in features: ")
+    check_keys(raw, (*FEATURE_KINDS, "custom", "cross_section"), "in features: ")
     windows = []
     for name, kind in FEATURE_KINDS.items():
         listed = raw.get(name, kind.default)
@@ -27,7 +29,8 @@ def features(raw: Any) -> Features:
             raise ConfigError(f"features.{name} must be a list of window lengths, got {listed!r}")
         windows.append((name, tuple(parse_int(w, f"features.{name} window", kind.minimum) for w in listed)))
     out = Features(tuple(windows))
-    out = Features(out.windows, cross_section(raw.get("cross_section", {}), out.per_asset_names))
+    out = dataclasses.replace(out, custom=parse_custom(raw.get("custom"), out.names))
+    out = dataclasses.replace(out, cross_section=cross_section(raw.get("cross_section", {}), out.per_asset_names))
     if not out.names:
         raise ConfigError("features selects no feature; list at least one window in features")
     return out
@@ -79,8 +82,9 @@ def strategy(raw: Any) -> Strategy:
     names = tuple(f.name for f in dataclasses.fields(Strategy))
     check_keys(raw, names, "in strategy: ")
     d = Strategy()
+    kind = parse_choice(raw.get("kind", d.kind), "strategy.kind", tuple(PORTFOLIOS))
     out = Strategy(
-        kind=parse_choice(raw.get("kind", d.kind), "strategy.kind", tuple(PORTFOLIOS)),
+        kind=kind,
         long_threshold=parse_float(raw.get("long_threshold", d.long_threshold), "strategy.long_threshold"),
         short_threshold=parse_float(raw.get("short_threshold", d.short_threshold), "strategy.short_threshold"),
         allow_short=parse_bool(raw.get("allow_short", d.allow_short), "strategy.allow_short"),
@@ -90,6 +94,7 @@ def strategy(raw: Any) -> Strategy:
         flat_between_folds=parse_bool(
             raw.get("flat_between_folds", d.flat_between_folds), "strategy.flat_between_folds"
         ),
+        **cross_sectional(raw, kind),
     )
     if out.cost_bps < 0:
         raise ConfigError(f"strategy.cost_bps must be >= 0, got {out.cost_bps}")

@@ -52,6 +52,8 @@ def result_config(config: Config) -> dict[str, Any]:
     out = config.to_dict()
     for key in RESULT_NEUTRAL:
         out.pop(key, None)
+    if config.features.custom:  # what each computes, not only where it came from: a changed function body too
+        out["features"]["custom"] = [{**c.given(), "expr": c.identity} for c in config.features.custom]
     return out
 
 

@@ -102,6 +102,17 @@ def _fold_failed(exc: TaskFailed, job: FoldJob) -> FoldFailed:
     fold = job.folds[f]
     return FoldFailed(
         f"fold {f} (train {fold.train_start}..{fold.train_end}, test {fold.test_start}..{fold.test_end}, "
-        f"assets {'all' if symbol == UNIFIED_SYMBOL else symbol}) failed: {exc}; finished folds are kept, "
-        "fix the cause and rerun with --resume"
+        f"assets {'all' if symbol == UNIFIED_SYMBOL else symbol}) failed: {exc}{_worker_died_hint(exc.error)}; "
+        "finished folds are kept, fix the cause and rerun with --resume"
+    )
+
+
+def _worker_died_hint(error: BaseException) -> str:
+    """What usually kills a worker process, for a BrokenProcessPool (the pool itself cannot tell)."""
+    if type(error).__name__ != "BrokenProcessPool":
+        return ""
+    return (
+        " (a worker process died: out of memory, a crash in the model library, or a script that calls walkforward "
+        "outside `if __name__ == '__main__':`, which every spawned worker re-runs; put the call under that guard "
+        "or use executor 'threads')"
     )

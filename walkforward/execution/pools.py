@@ -7,11 +7,13 @@ the carry of the chain's next link (for a local pool: the previous model itself)
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import signal
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Protocol
 
+from walkforward.errors import ConfigError
 from walkforward.execution.link import Job, run_link
 from walkforward.execution.mapped import SpillFolder, spill, unspill
 
@@ -86,12 +88,13 @@ class _ExecutorPool(_LocalPool):
 _WORKER_JOB: Job | None = None
 
 
-def _init_process_worker(job: Job) -> None:
-    """A process-pool worker's initializer: keep the job, its spilled arrays mapped from their files; leave Ctrl-C
+def _init_process_worker(job_file: str) -> None:
+    """A process-pool worker's initializer: load the job, its spilled arrays mapped from their files; leave Ctrl-C
     to the parent, which stops scheduling and waits for the running folds."""
     global _WORKER_JOB
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER_JOB = unspill(job)
+    with open(job_file, "rb") as fh:
+        _WORKER_JOB = unspill(pickle.load(fh))
 
 
 def _run_link_in_process(task: Any, carry: Any, keep_model: bool) -> tuple[Any, Any]:
@@ -110,11 +113,23 @@ def open_processes(job: Job, *, n_jobs: int, n_chains: int, scheduler: str | Non
     """A spawn-started process pool. The job's large arrays (the feature matrix) are written once to a temporary
     folder and every worker maps them read-only (mapped.py); the rest of the job is pickled once per worker,
     through the initializer. The folder is removed when the pool closes."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):  # multiprocessing's own test for it
+        # a spawned worker re-running a script that is not guarded: starting a pool here would hang this worker
+        raise ConfigError(
+            "executor 'processes' started inside a worker that is still starting: the script calls walkforward "
+            "outside `if __name__ == '__main__':`, which every spawned worker re-runs; put the call under that guard"
+        )
     spawn = multiprocessing.get_context("spawn")  # not fork: no copy of this process's threads and locks
     folder = SpillFolder()
     try:
-        light = spill(job, folder.path)
-        pool = ProcessPoolExecutor(n_jobs, mp_context=spawn, initializer=_init_process_worker, initargs=(light,))
+        # The job goes to a file and its path to the workers: multiprocessing writes a worker's start-up data into
+        # a pipe whose read end the parent keeps open, so data over the pipe's buffer (64 KiB) blocks the parent for
+        # ever if the worker dies before reading it (a script without the `__main__` guard does)
+        job_file = folder.path / "job.pickle"
+        job_file.write_bytes(pickle.dumps(spill(job, folder.path), protocol=pickle.HIGHEST_PROTOCOL))
+        pool = ProcessPoolExecutor(
+            n_jobs, mp_context=spawn, initializer=_init_process_worker, initargs=(str(job_file),)
+        )
     except BaseException:
         folder.remove()
         raise

@@ -17,10 +17,12 @@ from walkforward.config import Config
 from walkforward.data.store import ensure_store, scan
 from walkforward.errors import DataError
 from walkforward.features.crosssection import cs_rank, cs_zscore
+from walkforward.features.custom import custom_exprs
 from walkforward.features.expressions import forward_return, ret
 from walkforward.features.registry import FEATURE_KINDS
 from walkforward.features.targets import TARGETS, TargetContext
 
+BAR = ("open", "high", "low", "close", "volume")
 UNIVERSE = pl.col("universe_")  # the row is in its date's cross-section: a traded asset, a member on that date
 
 
@@ -30,7 +32,7 @@ def feature_exprs(config: Config) -> list[pl.Expr]:
         FEATURE_KINDS[kind].build(n).over("symbol").alias(FEATURE_KINDS[kind].column(n))
         for kind, windows in config.features.windows
         for n in windows
-    ]
+    ] + custom_exprs(config)
 
 
 def with_benchmark(prices: pl.LazyFrame, benchmark: str) -> pl.LazyFrame:
@@ -39,12 +41,6 @@ def with_benchmark(prices: pl.LazyFrame, benchmark: str) -> pl.LazyFrame:
         prices.filter(pl.col("symbol") == benchmark).select("date", pl.col("close").alias("bench_close")).sort("date")
     )
     return prices.join_asof(bench, on="date", strategy="backward")  # `prices` must be sorted by date
-
-
-def bar_columns(config: Config) -> tuple[str, ...]:
-    """The price columns the plan reads: close and volume, and open, high, low when a configured kind needs them."""
-    needed = {c for kind, windows in config.features.windows if windows for c in FEATURE_KINDS[kind].needs}
-    return (*(c for c in ("open", "high", "low") if c in needed), "close", "volume")
 
 
 def cross_sectional(config: Config) -> bool:
@@ -86,16 +82,16 @@ def cross_section_exprs(config: Config) -> list[pl.Expr]:
 def feature_plan(prices: pl.LazyFrame, config: Config, windows: pl.DataFrame | None = None) -> pl.LazyFrame:
     """One lazy plan: features, target and backtest helpers for every asset, sorted by (date, symbol).
 
-    `prices` has symbol, date, close, volume (and open, high, low for the kinds that need them). One sort, by (date,
-    symbol): it is the order the as-of joins need (by date), the order of the feature matrix, and within each symbol
-    the date order that every `.over("symbol")` window runs in. Cross-sectional columns come last, per date over the
-    traded assets (members on the date, with membership `windows`: symbol, start, end).
+    `prices` has symbol, date, open, high, low, close, volume. One sort, by (date, symbol): it is the order the as-of
+    joins need (by date), the order of the feature matrix, and within each symbol the date order that every
+    `.over("symbol")` window runs in. Cross-sectional columns come last, per date over the traded assets (members on
+    the date, with membership `windows`: symbol, start, end).
     """
     h = config.horizon
     close, date = pl.col("close"), pl.col("date")
     target = TARGETS[config.target.kind].build(TargetContext(h, config.target.vol_window))
     plan = (
-        prices.select("symbol", "date", *bar_columns(config))
+        prices.select("symbol", "date", *BAR)
         .sort("date", "symbol")
         .pipe(with_benchmark, config.benchmark)
         .with_columns(
@@ -114,7 +110,7 @@ def feature_plan(prices: pl.LazyFrame, config: Config, windows: pl.DataFrame | N
         if config.all_assets:
             raise ValueError('assets is "all": resolve it against the data first (walkforward.universe)')
         plan = with_universe(plan, config.assets, windows).with_columns(cross_section_exprs(config)).drop("universe_")
-    return plan.drop("ret_1_", "bench_ret_1_", "bench_close", *bar_columns(config))
+    return plan.drop("ret_1_", "bench_ret_1_", "bench_close", *BAR)
 
 
 class Background:

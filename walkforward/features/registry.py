@@ -3,7 +3,7 @@
 A kind is one `Expr -> Expr` function in expressions.py and one entry here. Config validation, the list of known
 kinds, "did you mean" and the column names all read this registry. An entry's `build(n)` is the per-asset
 expression of window `n` over the plan's prepared columns (`close`, `volume`, and `ret_1_` / `bench_ret_1_`, the
-asset's and the benchmark's one-row returns; `open`, `high`, `low` when the entry `needs` them); the plan applies
+asset's and the benchmark's one-row returns; `open`, `high`, `low`); the plan applies
 `.over("symbol")` to it. The kinds after the first six are not in the default run (`default=()`).
 """
 
@@ -28,7 +28,6 @@ class FeatureKind:
     default: tuple[int, ...]  # windows when the config does not list the kind
     minimum: int = 1  # the smallest window that means something
     needs_benchmark: bool = False
-    needs: tuple[str, ...] = ()  # bar columns besides close and volume (open, high, low)
 
     def column(self, n: int) -> str:
         """The column's name: the kind and its window (`sma_ratio_20`)."""
@@ -44,13 +43,13 @@ FEATURE_KINDS: dict[str, FeatureKind] = {
         FeatureKind("vol", lambda n: ex.volatility(RET_1, n), (20,), minimum=2),
         FeatureKind("corr", lambda n: ex.rolling_corr(RET_1, BENCH_RET_1, n), (60,), minimum=2, needs_benchmark=True),
         FeatureKind("volume_z", lambda n: ex.volume_z(VOLUME, n), (20,), minimum=2),
-        FeatureKind("hl_range", lambda n: ex.hl_range(HIGH, LOW, CLOSE, n), (), needs=("high", "low")),
-        FeatureKind("gap", lambda n: ex.gap(OPEN, CLOSE, n), (), needs=("open",)),
-        FeatureKind("parkinson", lambda n: ex.parkinson(HIGH, LOW, n), (), needs=("high", "low")),
+        FeatureKind("hl_range", lambda n: ex.hl_range(HIGH, LOW, CLOSE, n), ()),
+        FeatureKind("gap", lambda n: ex.gap(OPEN, CLOSE, n), ()),
+        FeatureKind("parkinson", lambda n: ex.parkinson(HIGH, LOW, n), ()),
         FeatureKind("beta", lambda n: ex.beta(RET_1, BENCH_RET_1, n), (), minimum=2, needs_benchmark=True),
         FeatureKind("max_drawdown", lambda n: ex.max_drawdown(CLOSE, n), (), minimum=2),
         FeatureKind("dollar_volume_z", lambda n: ex.dollar_volume_z(CLOSE, VOLUME, n), (), minimum=2),
-        FeatureKind("dist_high", lambda n: ex.distance_to_high(CLOSE, HIGH, n), (), needs=("high",)),
-        FeatureKind("dist_low", lambda n: ex.distance_to_low(CLOSE, LOW, n), (), needs=("low",)),
+        FeatureKind("dist_high", lambda n: ex.distance_to_high(CLOSE, HIGH, n), ()),
+        FeatureKind("dist_low", lambda n: ex.distance_to_low(CLOSE, LOW, n), ()),
     )
 }

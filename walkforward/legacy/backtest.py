@@ -17,8 +17,19 @@ import numpy as np
 import pandas as pd
 
 from walkforward.config import Config, Strategy
+from walkforward.legacy import portfolios
 
-TRADE_COLUMNS = ["fold", "symbol", "date", "position_before", "position_after", "weight_traded", "cost"]
+TRADE_COLUMNS = [
+    "fold",
+    "symbol",
+    "date",
+    "position_before",
+    "position_after",
+    "weight_before",
+    "weight_after",
+    "weight_traded",
+    "cost",
+]
 
 
 def signals(prediction: pd.Series, strategy: Strategy) -> pd.Series:
@@ -63,8 +74,13 @@ def book(tests: dict[str, pd.DataFrame], config: Config) -> pd.DataFrame:
     """Positions, weighted positions, trades and exits of every test row (see the module docstring)."""
     strategy = config.strategy
     rows = _stack(tests)
-    rows["signal"] = signals(rows["prediction"], strategy)
-    rows["weight"] = weights(rows, available_count(tests), config)
+    if strategy.kind == "threshold":
+        rows["signal"] = signals(rows["prediction"], strategy)
+        rows["weight"] = weights(rows, available_count(tests), config)
+    else:  # a target weight: its sign is the signal, its size the weight
+        target = portfolios.targets(rows, tests, strategy)
+        rows["signal"] = np.sign(target).astype("int64")
+        rows["weight"] = target.abs()
     segment = [rows["symbol"], rows["fold"]] if strategy.flat_between_folds else [rows["symbol"]]
 
     lag = strategy.lag
@@ -98,6 +114,8 @@ def trades(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
             "date": changed["date"],
             "position_before": changed["position_before"],
             "position_after": changed["position"],
+            "weight_before": changed["weighted_before"],
+            "weight_after": changed["weighted"],
             "weight_traded": changed["weighted_traded"],
         }
     )
@@ -109,6 +127,8 @@ def trades(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
             "date": closing["next_date"],
             "position_before": closing["position"],
             "position_after": 0,
+            "weight_before": closing["weighted"],
+            "weight_after": 0.0,
             "weight_traded": closing["weighted_exit"],
         }
     )

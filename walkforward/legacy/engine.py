@@ -217,7 +217,12 @@ def run(config: Config, *, progress: Progress | None = None, save_features: bool
     returns = all_series.rename(columns={"exposure": "position"})
     tables = {
         "predictions": _arrow(
-            _with_dates(predictions[["fold", "symbol", "date", "prediction", "target", "position"]], "date")
+            _with_dates(
+                predictions[["fold", "symbol", "date", "prediction", "target", "position", "weighted"]].rename(
+                    columns={"weighted": "weight"}
+                ),
+                "date",
+            )
         ),
         "trades": _arrow(_with_dates(all_trades, "date")),
         "returns": _arrow(_with_dates(returns[["fold", "date", "series", "position", "return", "equity"]], "date")),

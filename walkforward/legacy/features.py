@@ -12,6 +12,7 @@ import pandas as pd
 
 from walkforward.config import Config
 from walkforward.legacy import bars
+from walkforward.legacy.custom import custom_columns
 
 SNAP = 1e-12  # a correlation this close to +-1 is exactly +-1 (an asset with itself)
 
@@ -145,6 +146,7 @@ def compute_features(prices: pd.DataFrame, bench: pd.DataFrame, config: Config) 
     for n in spec.of("volume_z"):
         columns[f"volume_z_{n}"] = volume_z(prices["volume"], n)
     columns |= _bar_features(prices, ret_1, bench_close, config)
+    columns.update(custom_columns(prices, config))
 
     out = pd.DataFrame({"date": prices["date"]})
     for name in spec.per_asset_names:

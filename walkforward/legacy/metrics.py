@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from walkforward.legacy.quantiles import no_quantiles, quantile_metrics
 from walkforward.outputs import METRIC_NAMES
 
 YEAR = 365.25  # calendar days
 _CROSS_SECTION = ("ic_mean", "ic_std", "ic_ir")
-_ELSEWHERE = ("n_trades", "ic", *_CROSS_SECTION, "directional_accuracy")  # not from the series
+_LEGS = ("turnover_long", "turnover_short")
+_ELSEWHERE = ("n_trades", "ic", *_CROSS_SECTION, "directional_accuracy", *_LEGS, *no_quantiles())  # not from the series
 
 
 def _ratio(num: float | None, den: float | None) -> float | None:
@@ -122,6 +124,15 @@ def series_metrics(
     return out
 
 
+def leg_turnover(series: pd.DataFrame) -> dict[str, Any]:
+    """`turnover_long`, `turnover_short`: the mean traded weight per row of each leg (None without rows)."""
+    if series.empty:
+        return dict.fromkeys(_LEGS)
+    return {
+        name: float(np.mean(series[name.replace("turnover", "traded")].to_numpy(dtype=np.float64))) for name in _LEGS
+    }
+
+
 def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
     """Spearman rank correlation with average ranks for ties; None when a side is constant."""
     if len(x) < 2:
@@ -171,10 +182,11 @@ def metrics(
     cross_section: bool,
 ) -> dict[str, Any]:
     """All §5 metrics, in METRIC_NAMES order, of one series (`date, start, return, exposure, traded`, in date
-    order) with its predictions (`date, prediction, target`) and trade count. `benchmark`: the benchmark's returns
-    by date (0 on the series' dates it lacks); `cross_section`: compute the cross-sectional IC (else None)."""
+    order) with its predictions (`date, prediction, target`, and `next_ret` for the quantile returns) and trade
+    count. `benchmark`: the benchmark's returns by date (0 on the series' dates it lacks); `cross_section`: compute
+    the cross-sectional IC and the quantile returns (else None)."""
     b = benchmark.reindex(pd.DatetimeIndex(series["date"])).fillna(0.0)
-    values: dict[str, Any] = dict.fromkeys(_CROSS_SECTION)
+    values: dict[str, Any] = dict.fromkeys(_CROSS_SECTION) | no_quantiles()
     values |= series_metrics(
         series["return"].to_numpy(dtype=np.float64),
         series["exposure"].to_numpy(dtype=np.float64),
@@ -184,7 +196,8 @@ def metrics(
         days=span_days(series),
     )
     values.update(prediction_metrics(predictions["prediction"], predictions["target"]))
+    values.update(leg_turnover(series))
     if cross_section:
-        values.update(cross_sectional_metrics(predictions))
+        values.update(cross_sectional_metrics(predictions), **quantile_metrics(predictions))
     values["n_trades"] = int(n_trades)
     return {name: values[name] for name in METRIC_NAMES}

@@ -14,7 +14,7 @@ import pandas as pd
 from walkforward.config import Config
 
 PORTFOLIO = "portfolio"
-SERIES_COLUMNS = ["fold", "date", "series", "start", "return", "exposure", "traded"]
+SERIES_COLUMNS = ["fold", "date", "series", "start", "return", "exposure", "traded", "traded_long", "traded_short"]
 
 
 def fold_of(dates: pd.Series, test_lo: list[pd.Timestamp]) -> pd.Series:
@@ -22,6 +22,17 @@ def fold_of(dates: pd.Series, test_lo: list[pd.Timestamp]) -> pd.Series:
     edges = pd.DatetimeIndex(test_lo).to_numpy()
     index = np.searchsorted(edges, pd.DatetimeIndex(dates).to_numpy(), side="right") - 1
     return pd.Series(np.clip(index, 0, len(edges) - 1), index=dates.index, dtype="int64")
+
+
+def legs(now: pd.Series, before: pd.Series, last: pd.Series) -> dict[str, pd.Series]:
+    """Traded weight per leg (methodology §5): the long leg `|max(x_t, 0) - max(x_prev, 0)|`, the short leg
+    `|min(x_t, 0) - min(x_prev, 0)|`, each plus its part of the exit after the segment's last row."""
+    now, before = now.astype("float64"), before.astype("float64")
+    closing = now.where(last, 0.0)
+    return {
+        "traded_long": (now.clip(lower=0) - before.clip(lower=0)).abs() + closing.clip(lower=0),
+        "traded_short": (now.clip(upper=0) - before.clip(upper=0)).abs() + (-closing).clip(lower=0),
+    }
 
 
 def asset_series(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -39,6 +50,7 @@ def asset_series(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
             "return": earned["position"] * earned["next_ret"] - cost * traded,
             "exposure": earned["position"].abs().astype("float64"),
             "traded": traded,
+            **legs(earned["position"], earned["position_before"], earned["last"]),
         }
     )
 
@@ -56,10 +68,11 @@ def portfolio_series(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
             "return": earned["weighted"] * earned["next_ret"] - cost * traded,
             "exposure": earned["weighted"].abs(),
             "traded": traded,
+            **legs(earned["weighted"], earned["weighted_before"], earned["last"]),
         }
     )
     by_date = parts.groupby("date", sort=True)
-    out = by_date[["return", "exposure", "traded"]].sum()
+    out = by_date[["return", "exposure", "traded", "traded_long", "traded_short"]].sum()
     out["start"] = by_date["start"].min()
     return out.reset_index().assign(series=PORTFOLIO)
 

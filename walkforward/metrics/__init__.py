@@ -1,5 +1,5 @@
 """Performance and prediction metrics (docs/methodology.md §5): one series' metrics (series.py), the rank-based
-prediction metrics (ranks.py) and metrics.json's three levels (levels.py)."""
+prediction metrics (ranks.py), the quantile returns (quantiles.py) and metrics.json's three levels (levels.py)."""
 
 from walkforward.metrics.levels import compute_metrics
 

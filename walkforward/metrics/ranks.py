@@ -28,8 +28,8 @@ def grouped_average_ranks(group: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Average ranks of `x` within each group of equal `group` codes (1..size of the group): rows sorted by value,
     then (stably) by group, so each group's values are in order; ties get their run's average rank."""
     n = len(x)
-    order = np.argsort(x, kind="stable")
-    order = order[np.argsort(group[order], kind="stable")]  # two stable sorts: much faster than np.lexsort
+    order = np.argsort(x)  # ties get their run's average whatever their order: no stable sort needed here
+    order = order[np.argsort(small_ints(group)[order], kind="stable")]  # two sorts: much faster than np.lexsort
     g, xs = group[order], x[order]
     new_group = np.concatenate([[True], g[1:] != g[:-1]])[:n]
     starts = np.flatnonzero(new_group | np.concatenate([[True], xs[1:] != xs[:-1]])[:n])  # runs of ties
@@ -39,6 +39,26 @@ def grouped_average_ranks(group: np.ndarray, x: np.ndarray) -> np.ndarray:
     ranks = np.empty(n)
     ranks[order] = np.repeat(average, ends - starts)
     return ranks
+
+
+def small_ints(codes: np.ndarray) -> np.ndarray:
+    """Non-negative integer codes as int16 when they fit: numpy's stable sort of 16-bit integers is a radix sort,
+    ~7x faster than its merge sort of int64 at a million rows, and gives the same order."""
+    if len(codes) and codes.min() >= 0 and codes.max() < 2**15:
+        return codes.astype(np.int16)
+    return codes
+
+
+def dense_codes(date: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct dates sorted, each row's index into them): `np.unique(date, return_inverse=True)` by counting
+    (datetime64[D] values are integers in a range of a few thousand), without its sort."""
+    if len(date) == 0:
+        return date[:0], np.zeros(0, dtype=np.int64)
+    day = date.astype("datetime64[D]").astype(np.int64)
+    lo = day.min()
+    present = np.bincount(day - lo) > 0
+    index = np.cumsum(present) - 1
+    return (np.flatnonzero(present) + lo).astype("datetime64[D]").astype(date.dtype), index[day - lo]
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -64,7 +84,7 @@ def cross_sectional_ic(date: np.ndarray, prediction: np.ndarray, target: np.ndar
     """(dates, IC): on each date with at least 3 rows having a prediction and a target, the Spearman correlation of
     prediction and target across them; dates where it is undefined (either side all tied) are left out."""
     both = ~np.isnan(prediction) & ~np.isnan(target)
-    days, code = np.unique(date[both], return_inverse=True)
+    days, code = dense_codes(date[both])
     size = np.bincount(code, minlength=len(days))
     centre = (size[code] + 1) / 2.0
     rp = grouped_average_ranks(code, prediction[both]) - centre

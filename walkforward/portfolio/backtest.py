@@ -17,7 +17,6 @@ from walkforward.config import Strategy
 from walkforward.portfolio import book
 from walkforward.portfolio.registry import PORTFOLIOS
 from walkforward.portfolio.rows import Benchmark, TestRows, fold_of
-from walkforward.portfolio.weights import WEIGHTINGS
 
 __all__ = ["Backtest", "Benchmark", "TestRows", "run_backtest"]
 
@@ -26,13 +25,16 @@ __all__ = ["Backtest", "Benchmark", "TestRows", "run_backtest"]
 class Backtest:
     rows: TestRows  # sorted by (symbol, date)
     position: np.ndarray  # int8 p_t, per row
+    weight: np.ndarray  # q_t, per row
     earned: np.ndarray  # bool: the row has a return row, dated rows.next_date (it has a next row)
     return_fold: np.ndarray  # int32: the fold of the return row's date (§4.6); meaningless where not earned
     asset_return: np.ndarray  # r_{a,t}, unweighted; meaningless where not earned
     exposure: np.ndarray  # |p_t|
     traded: np.ndarray  # |p_t - p_prev| + exit_t, unweighted
-    portfolio: dict[str, np.ndarray]  # fold, date, start, return, exposure, traded: one row per date, sorted
-    trades: dict[str, np.ndarray]  # fold, symbol (code), date, position_before, position_after, weight_traded, cost
+    traded_long: np.ndarray  # its long leg's part (methodology §5), unweighted
+    traded_short: np.ndarray  # its short leg's part
+    portfolio: dict[str, np.ndarray]  # fold, date, start, return, exposure, traded(_long, _short): a row a date
+    trades: dict[str, np.ndarray]  # fold, symbol (code), date, position/weight before and after, weight_traded, cost
     benchmark: Benchmark
     fold_starts: np.ndarray  # test_lo of each fold
 
@@ -45,21 +47,24 @@ def run_backtest(
     rows = test.take(np.lexsort((test.date, test.symbol)))
     first_of_asset = book.starts(rows.symbol)
     first = book.starts(rows.symbol, rows.fold) if strategy.flat_between_folds else first_of_asset
-    signal = PORTFOLIOS[strategy.kind](rows.prediction, strategy)
-    weight = WEIGHTINGS[strategy.weighting](rows, first_of_asset, n_assets)
-    b = book.hold(signal, weight, rows.next_ret, first, strategy.lag)
+    targets = PORTFOLIOS[strategy.kind](rows, strategy, first_of_asset, n_assets)
+    b = book.hold(targets.side, targets.size, rows.next_ret, first, strategy.lag)
 
     earned = ~np.isnat(rows.next_date)
     traded = b.traded_unweighted
     gross = b.p * np.where(earned, rows.next_ret, 0.0)  # p_t * next_ret_t (p = 0 on a row without a next row)
+    traded_long, traded_short = b.legs(weighted=False)
     return Backtest(
         rows=rows,
         position=b.p.astype(np.int8),
+        weight=b.q,
         earned=earned,
         return_fold=fold_of(rows.next_date, fold_starts),
         asset_return=gross - c * traded,
         exposure=np.abs(b.p).astype(np.float64),
         traded=traded,
+        traded_long=traded_long,
+        traded_short=traded_short,
         portfolio=portfolio_rows(rows, b, earned, c, fold_starts),
         trades=trade_rows(rows, b, c),
         benchmark=benchmark,
@@ -77,6 +82,7 @@ def portfolio_rows(rows: TestRows, b: book.Book, earned: np.ndarray, c: float, f
     at = np.flatnonzero(np.concatenate([[True], day[1:] != day[:-1]]))[: len(idx)]  # first row of each date
     q, ret = b.q[idx], rows.next_ret[idx]
     moved = b.traded[idx] + b.exit[idx]
+    long, short = (leg[idx] for leg in b.legs(weighted=True))
     return {
         "fold": fold_of(day[at], fold_starts),
         "date": day[at],
@@ -84,6 +90,8 @@ def portfolio_rows(rows: TestRows, b: book.Book, earned: np.ndarray, c: float, f
         "return": np.add.reduceat(q * ret - c * moved, at),
         "exposure": np.add.reduceat(np.abs(q), at),
         "traded": np.add.reduceat(moved, at),
+        "traded_long": np.add.reduceat(long, at),
+        "traded_short": np.add.reduceat(short, at),
     }
 
 
@@ -99,6 +107,8 @@ def trade_rows(rows: TestRows, b: book.Book, c: float) -> dict[str, np.ndarray]:
         "date": np.concatenate([rows.date[ch], rows.next_date[ex]]),
         "position_before": np.concatenate([b.p_before[ch], b.p[ex]]).astype(np.int8),
         "position_after": np.concatenate([b.p[ch], np.zeros(len(ex), dtype=np.int64)]).astype(np.int8),
+        "weight_before": np.concatenate([b.q_before[ch], b.q[ex]]),
+        "weight_after": np.concatenate([b.q[ch], np.zeros(len(ex))]),
         "weight_traded": weight,
         "cost": c * weight,
     }

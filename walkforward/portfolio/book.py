@@ -36,6 +36,15 @@ class Book:
         """|p_t - p_prev| + exit_t: the asset as a book of its own."""
         return (np.abs(self.p - self.p_before) + np.where(self.last, np.abs(self.p), 0)).astype(np.float64)
 
+    def legs(self, *, weighted: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The traded weight of `q` (or of `p`, unweighted), exits included, split by leg (methodology §5): the
+        long leg trades `|max(x_t, 0) - max(x_prev, 0)|`, the short leg `|min(x_t, 0) - min(x_prev, 0)|`."""
+        x, before = (self.q, self.q_before) if weighted else (self.p.astype(np.float64), self.p_before)
+        exit_ = np.where(self.last, x, 0.0)  # closed after the segment's last row
+        long = np.abs(np.maximum(x, 0) - np.maximum(before, 0)) + np.maximum(exit_, 0.0)
+        short = np.abs(np.minimum(x, 0) - np.minimum(before, 0)) + np.maximum(-exit_, 0.0)
+        return long, short
+
 
 def starts(symbol: np.ndarray, fold: np.ndarray | None = None) -> np.ndarray:
     """Where a new segment starts: a new symbol (and, given `fold`, a new fold) in rows sorted by (symbol, date)."""

@@ -47,3 +47,12 @@ def fold_of(dates: np.ndarray, fold_starts: np.ndarray) -> np.ndarray:
     """The fold whose test window `[test_lo, test_hi)` holds each date; a date after the last window: the last fold
     (methodology §4.6). `fold_starts` are the windows' `test_lo`, sorted; no date may precede the first."""
     return (np.searchsorted(fold_starts, dates, side="right") - 1).astype(np.int32)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a portfolio kind decides for each test row (methodology §4.1): the side `s_t` (int8: +1, -1 or 0) and
+    the size `w_t >= 0`; the book holds `q = w * s` after the lag. Rows as the backtest sorts them."""
+
+    side: np.ndarray
+    size: np.ndarray

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 from walkforward.errors import WalkforwardError
+from walkforward.metrics.quantiles import QUANTILE_RETURNS
 from walkforward.outputs import atomic_write
 from walkforward.report import charts, html, series
 from walkforward.report.load import Benchmark, RunOutputs, load_benchmark, load_run
@@ -46,7 +48,6 @@ def draw(run: RunOutputs, bench: Benchmark | None) -> list[html.Chart]:
     features, folds, shares = series.importance_shares(run.feature_importance)
 
     importance_note = _importance_note(run)
-
     made = []
     with charts.style():
         figures = (
@@ -84,10 +85,23 @@ def draw(run: RunOutputs, bench: Benchmark | None) -> list[html.Chart]:
                 "Each fold's feature importances as shares of the fold's total "
                 f"({importance_note}); each column sums to 100%.",
             ),
+            _quantile_figure(overall),
         )
         for name, fig, alt, caption in figures:
             made.append(html.Chart(name, charts.png(fig), alt, caption))
     return made
+
+
+def _quantile_figure(overall: dict[str, Any]) -> tuple[str, Any, str, str]:
+    """The quantile chart's file name, figure, alt text and caption."""
+    return (
+        "quantiles.png",
+        charts.quantile_chart(overall, QUANTILE_RETURNS),
+        "Mean next-session return by prediction quintile",
+        "On each date with at least 5 assets having a prediction and a next return, the assets in 5 buckets by their "
+        "prediction's rank (Q1 the lowest); each bar is a bucket's mean next-session return, averaged over dates "
+        "(metrics.json quantile_return_1..5; docs/methodology.md §5). Before costs, not annualised.",
+    )
 
 
 def _importance_note(run: RunOutputs) -> str:

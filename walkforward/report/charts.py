@@ -171,6 +171,33 @@ def fold_chart(per_fold: list[dict[str, Any]]) -> Figure:
     return fig
 
 
+def quantile_chart(overall: dict[str, Any], names: Sequence[str]) -> Figure:
+    """Bars of each prediction quintile's mean next-session return (`names`: metrics.json's keys, lowest first)."""
+    fig = Figure(figsize=(WIDTH, 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    values = [overall.get(name) for name in names]
+    last = len(names)
+    if all(v is None for v in values):  # every quantile return is null: say why rather than draw nothing
+        ax.text(0.5, 0.5, f"no date with {last} assets having a prediction", transform=ax.transAxes, ha="center")
+    else:
+        _bars(ax, values, "{:.3%}")
+    ax.set_xticks(
+        range(last), [f"Q{q}" + {1: "\n(lowest)", last: "\n(highest)"}.get(q, "") for q in range(1, last + 1)]
+    )
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=2))
+    spread = format_metric(overall.get("long_short_spread"), "{:+.3%}")
+    t = format_metric(overall.get("long_short_tstat"), "{:.2f}")
+    ax.set_title(
+        f"Mean next-session return by prediction quantile (per date, then averaged over dates)\n"
+        f"long-short spread Q{last} - Q1: {spread} a session, t = {t}",
+        fontsize=10,
+    )
+    ax.set_xlabel("Prediction quantile on each date")
+    ax.set_ylabel("Mean return per session")
+    ax.grid(axis="x", visible=False)
+    return fig
+
+
 def ic_chart(
     rolling: pl.DataFrame,
     per_fold: list[dict[str, Any]],
