@@ -7,6 +7,8 @@ registry (walkforward/features/registry.py) names them, and the plan (walkforwar
 from __future__ import annotations
 
 import math
+import operator
+from functools import reduce
 
 import polars as pl
 
@@ -68,17 +70,20 @@ def offsets(x: pl.Expr, n: int) -> list[pl.Expr]:
     return [x.shift(k) - x for k in range(n)]
 
 
+def total(terms: list[pl.Expr]) -> pl.Expr:
+    """`terms[0] + terms[1] + ...`, added left to right: a fixed order, so the same inputs give the same bits
+    (with `pl.sum_horizontal` over many inputs the last bit changed from one run to the next)."""
+    return reduce(operator.add, terms)
+
+
 def co_moment(da: list[pl.Expr], db: list[pl.Expr]) -> pl.Expr:
     """`sum((a - mean_a) * (b - mean_b))` over the window, from `offsets` (the same value from the same inputs)."""
     n = len(da)
-    return (
-        pl.sum_horizontal([p * q for p, q in zip(da, db, strict=True)])
-        - pl.sum_horizontal(da) * pl.sum_horizontal(db) / n
-    )
+    return total([p * q for p, q in zip(da, db, strict=True)]) - total(da) * total(db) / n
 
 
 def complete(x: pl.Expr, n: int) -> pl.Expr:
-    """The n-row window ending here holds n values (`sum_horizontal` would skip a missing one)."""
+    """The n-row window ending here holds n values."""
     return x.rolling_min(n, min_samples=n).is_not_null()
 
 
@@ -87,7 +92,7 @@ def window_zscore(x: pl.Expr, n: int) -> pl.Expr:
     incomplete window."""
     d = offsets(x, n)
     std = (co_moment(d, d) / (n - 1)).sqrt()
-    return pl.when(complete(x, n) & ~flat(x, n)).then(-pl.sum_horizontal(d) / n / std)
+    return pl.when(complete(x, n) & ~flat(x, n)).then(-total(d) / n / std)
 
 
 def dollar_volume_z(close: pl.Expr, volume: pl.Expr, n: int) -> pl.Expr:
