@@ -41,14 +41,18 @@ def panels(draw, max_rows: int = 160, max_assets: int = 3) -> pl.DataFrame:
         volume = np.round(rng.lognormal(10, 1, len(days)))
         if draw(st.booleans(), label=f"zero_volume_{i}"):
             volume[rng.random(len(days)) < 0.5] = 0.0
+        width = draw(st.sampled_from([0.0, 0.01, 0.05]), label=f"bar_{i}")  # 0: open = high = low = close
+        high = close * np.exp(width * np.abs(rng.normal(0, 1, len(days))))
+        low = close * np.exp(-width * np.abs(rng.normal(0, 1, len(days))))
+        open_ = np.clip(close * np.exp(width * rng.normal(0, 1, len(days))), low, high)
         frames.append(
             pl.DataFrame(
                 {
                     "symbol": symbol,
                     "date": days,
-                    "open": close,
-                    "high": close,
-                    "low": close,
+                    "open": open_,
+                    "high": high,
+                    "low": low,
                     "close": close,
                     "volume": volume,
                 }
@@ -89,6 +93,27 @@ PARITY_CASES = {
     "per_asset-warm-refit2": {"model.scope": "per_asset", "model.warm_start": True, "refit_every": 2},
     "lag1-equal": {"strategy.lag": 1, "strategy.weighting": "equal"},
     "flat-between-folds": {"strategy.flat_between_folds": True, "model.scope": "per_asset"},
+    # per-date ranks and z-scores across the traded members (the bar's features among them), a ranked target
+    "cs-rank": {
+        "features.gap": [1],
+        "features.parkinson": [10],
+        "features.cross_section": {
+            "rank": ["ret_5", "vol_20", "parkinson_10"],
+            "zscore": ["volume_z_20", "gap_1"],
+            "min_assets": 2,  # the universe case's training folds have two members
+            "winsorize": 1.0,
+        },
+        "target.kind": "cs_rank",
+    },
+    # the rest of the bar's features, and the return in excess of the benchmark's
+    "bars-excess": {
+        **{
+            f"features.{kind}": [10]
+            for kind in ("hl_range", "max_drawdown", "dollar_volume_z", "dist_high", "dist_low")
+        },
+        "features.beta": [30],
+        "target.kind": "excess",
+    },
     # two custom features after the built-in ones (tests/custom_features.py): the close's past and the whole bar
     "custom-feature": {
         "features.custom": [

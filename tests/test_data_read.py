@@ -62,7 +62,10 @@ def test_adj_close_option_replaces_close(tmp_path: Path, adj_header: str) -> Non
     lines = [f"Date,Open,High,Low,Close,{adj_header},Volume", *YAHOO[1:]]
     df = read_csv(write(tmp_path, "Y.csv", lines), "Y", price_column="adj_close")
     assert df["close"].to_list() == [10.1, 9.9]
-    assert df["open"].to_list() == [10.0, 10.5]
+    # the rest of the bar scaled by adj_close / close: row 1 by 10.1 / 10.5, row 2 by 9.9 / 10.2
+    assert df["open"].to_list() == [10.0 * (10.1 / 10.5), 10.5 * (9.9 / 10.2)]
+    assert df["high"].to_list() == [11.0 * (10.1 / 10.5), 10.8 * (9.9 / 10.2)]
+    assert df["low"].to_list() == [9.5 * (10.1 / 10.5), 10.1 * (9.9 / 10.2)]
 
 
 def test_adj_close_option_without_the_column(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typer.main import get_command
 
 from cli.main import app
 from cli.run import SUMMARY, summary_table
-from walkforward.config import Config, Model, Strategy, Target
+from walkforward.config import Config, Features, Model, Strategy, Target
 from walkforward.outputs import METRIC_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +102,7 @@ def test_every_config_key_is_in_the_readme_table():
 def test_the_readme_config_table_names_only_real_keys():
     documented = table_names(section(README, "Config keys"))
     keys = {f.name for f in dataclasses.fields(Config)}
-    sections = {"model": Model, "target": Target, "strategy": Strategy}
+    sections = {"features": Features, "model": Model, "target": Target, "strategy": Strategy}
     for name in documented:
         head, _, leaf = name.partition(".")
         assert head in keys, name

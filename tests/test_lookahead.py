@@ -54,6 +54,21 @@ def test_no_built_in_feature_kind_looks_ahead(data):
     assert check_lookahead(cfg, cuts=4) == []
 
 
+def test_the_cross_section_does_not_look_ahead(data):
+    spec = {"rank": ["ret_3", "beta_15", "mom"], "zscore": ["parkinson_3", "mom"], "min_assets": 2}
+    cfg = Config.from_dict(
+        {"data_path": str(data), "assets": SYMBOLS, "features": {**EVERY_KIND, "custom": [MOM], "cross_section": spec}}
+    )
+    assert cfg.feature_names[-5:] == (
+        "ret_3_csrank",
+        "beta_15_csrank",
+        "mom_csrank",
+        "parkinson_3_cszscore",
+        "mom_cszscore",
+    )
+    assert check_lookahead(cfg, cuts=3) == []
+
+
 def test_a_leaky_custom_feature_is_caught_at_each_assets_last_row_before_each_cut(data):
     cfg = config(data, MOM, LEAKY)
     findings = check_lookahead(cfg, cuts=3)
@@ -95,7 +110,8 @@ def test_wf_features_check_exits_1_naming_the_leaky_feature(tmp_path, data):
 def test_wf_features_check_exits_0_with_one_ok_line(tmp_path, data):
     result = runner.invoke(app, ["features", "check", "--config", write(tmp_path, data, MOM), "--cuts", "2"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "OK: 13 features, 2 cuts: no value at or before a cut changed"
+    n = 2 * len(FEATURE_KINDS) + 1  # two windows of every kind, and mom
+    assert result.output.strip() == f"OK: {n} features, 2 cuts: no value at or before a cut changed"
 
 
 def test_wf_features_check_reports_a_bad_custom_feature_in_one_line(tmp_path, data):

@@ -86,12 +86,16 @@ def fold_job(m: Matrix, lay: Layout, config: Config, keep_models: bool) -> FoldJ
     )
 
 
-def load_and_import(config: Config, fingerprint: str | None, timer: Timer, since: float) -> tuple[pl.DataFrame, str]:
+def load_and_import(
+    universe: Universe, fingerprint: str | None, timer: Timer, since: float
+) -> tuple[pl.DataFrame, str]:
     """The Parquet store, then the feature plan in Polars' threads while this thread imports the model library
     (start-up: mostly Python holding the GIL, which Polars does not need). Each is measured whole: `load` from `since`
     to starting the plan, `features` from there to having the frame, `import` the import's own wall time; the last two
-    overlap (docs/methodology.md §6)."""
-    pending, fingerprint = start_features(config, fingerprint)
+    overlap (docs/methodology.md §6). `universe`: the resolved run (its config; its membership windows reach the
+    cross-section)."""
+    config = universe.config
+    pending, fingerprint = start_features(config, fingerprint, universe.windows)
     timer["load"] = timer.get("load", 0.0) + pending.started - since
     with timer("import"):
         prepare_models(config)
@@ -134,8 +138,8 @@ def run(
     `universe`: `walkforward.universe.resolve(config)` when the caller has it (its config, assets listed, is run)."""
     timer, t0 = Timer(), time.perf_counter()
     universe = universe or resolve(config)
-    frame, fingerprint = load_and_import(universe.config, fingerprint, timer, t0)
     config = universe.config
+    frame, fingerprint = load_and_import(universe, fingerprint, timer, t0)
     with timer("validate"):
         check_panel(frame, config)
     with timer("features"):

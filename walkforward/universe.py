@@ -84,6 +84,14 @@ class Universe:
         return self.membership.member(m.symbol, m.symbols, m.dates)
 
     @property
+    def windows(self) -> pl.DataFrame | None:
+        """The membership windows (symbol, start, end) for the plan's cross-section; None without a file."""
+        if self.membership is None:
+            return None
+        m = self.membership
+        return pl.DataFrame({"symbol": m.symbol.tolist(), "start": m.start, "end": m.end})
+
+    @property
     def fingerprint(self) -> str:
         """What a resumed run must match besides the data: the membership file's content ('' without one)."""
         return "" if self.membership is None else self.membership.sha256

@@ -105,9 +105,8 @@ class Config:
         out["assets"] = self.assets if self.all_assets else list(self.assets)
         out["start_date"] = self.start_date.isoformat()
         out["end_date"] = self.end_date.isoformat()
-        out["features"] = {k: list(v) for k, v in self.features.windows}
-        if self.features.custom:  # as given (a pl.Expr given in Python stays one; run.json writes its text)
-            out["features"]["custom"] = [c.given() for c in self.features.custom]
+        out["features"] = self.features.to_dict()
+        out["target"] = self.target.to_dict()
         out["model"]["params"] = dict(self.model.params)
         return out
 
@@ -198,7 +197,7 @@ def build(raw: dict[str, Any]) -> Config:
         refit_every=parse_int(get("refit_every", d.refit_every), "refit_every", 1),
         horizon=parse_int(get("horizon", d.horizon), "horizon", 1),
         price_column=parse_choice(get("price_column", d.price_column), "price_column", PRICE_COLUMNS),
-        features=sections.features(get("features", dict(d.features.windows))),
+        features=sections.features(get("features", d.features.to_dict())),
         target=sections.target(get("target", {})),
         model=sections.model(get("model", {})),
         strategy=sections.strategy(get("strategy", {})),

@@ -14,6 +14,7 @@ import numpy as np
 
 from walkforward.config.custom import CustomFeature
 from walkforward.features.registry import FEATURE_KINDS
+from walkforward.features.targets import VOL_WINDOW
 from walkforward.models.registry import MODEL_KINDS
 
 SCOPES = ("unified", "per_asset")
@@ -25,6 +26,7 @@ PRICE_COLUMNS = ("close", "adj_close")
 UNIFIED_SYMBOL = "*"
 # what people may call an engine, for the hint of an unknown `engine` (difflib would suggest 'polars' for 'pandas')
 ENGINE_ALIASES = {"pandas": "legacy"}
+MIN_ASSETS = 5  # a date with fewer non-null values in its cross-section gives a missing cross-sectional value
 
 
 def _default_windows() -> tuple[tuple[str, tuple[int, ...]], ...]:
@@ -32,22 +34,61 @@ def _default_windows() -> tuple[tuple[str, tuple[int, ...]], ...]:
 
 
 @dataclass(frozen=True)
+class CrossSection:
+    """`features.cross_section`: the features ranked and z-scored per date across the traded universe (§2)."""
+
+    rank: tuple[str, ...] = ()  # adds `<feature>_csrank`
+    zscore: tuple[str, ...] = ()  # adds `<feature>_cszscore`
+    min_assets: int = MIN_ASSETS  # also the cs_rank target's
+    winsorize: float | None = None  # clip the z-score to [-winsorize, winsorize]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The columns it adds: every rank, then every z-score, in listed order."""
+        return (*(f"{n}_csrank" for n in self.rank), *(f"{n}_cszscore" for n in self.zscore))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rank": list(self.rank),
+            "zscore": list(self.zscore),
+            "min_assets": self.min_assets,
+            "winsorize": self.winsorize,
+        }
+
+
+@dataclass(frozen=True)
 class Features:
     """The windows of every feature kind (registry order; an empty tuple leaves the kind out), then the custom
-    features (config/custom.py) in config order."""
+    features (config/custom.py) in config order, then the cross-sectional transforms."""
 
     windows: tuple[tuple[str, tuple[int, ...]], ...] = field(default_factory=_default_windows)
     custom: tuple[CustomFeature, ...] = ()
+    cross_section: CrossSection = field(default_factory=CrossSection)
 
     def of(self, kind: str) -> tuple[int, ...]:
         """The windows of one kind (`features.of("ret") == (1, 5, 20)`)."""
         return dict(self.windows).get(kind, ())
 
     @property
-    def names(self) -> tuple[str, ...]:
-        """Feature column names in the order the model sees them."""
+    def per_asset_names(self) -> tuple[str, ...]:
+        """The per-asset features' column names: the kinds in registry order, then the custom features."""
         builtin = tuple(FEATURE_KINDS[kind].column(n) for kind, ws in self.windows for n in ws)
         return builtin + tuple(c.name for c in self.custom)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Feature column names in the order the model sees them: per asset, then cross-sectional."""
+        return (*self.per_asset_names, *self.cross_section.names)
+
+    def to_dict(self) -> dict[str, Any]:
+        """`{kind: windows}` (kinds out of the default run and not chosen left out), `custom` as given (a pl.Expr given
+        in Python stays one; run.json writes its text) and `cross_section`, when set."""
+        out: dict[str, Any] = {k: list(v) for k, v in self.windows if v or FEATURE_KINDS[k].default}
+        if self.custom:
+            out["custom"] = [c.given() for c in self.custom]
+        if self.cross_section != CrossSection():
+            out["cross_section"] = self.cross_section.to_dict()
+        return out
 
     @property
     def max_window(self) -> int:
@@ -70,6 +111,10 @@ class Model:
 @dataclass(frozen=True)
 class Target:
     kind: str = "return"
+    vol_window: int = VOL_WINDOW  # rows of trailing volatility, for kind "vol_scaled"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **({"vol_window": self.vol_window} if self.kind == "vol_scaled" else {})}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from walkforward.config.crosssection import cross_section
 from walkforward.config.custom import parse_custom
 from walkforward.config.parse import check_keys, parse_bool, parse_choice, parse_float, parse_int
 from walkforward.config.portfolio import cross_sectional
@@ -20,7 +21,7 @@ from walkforward.portfolio.registry import PORTFOLIOS
 def features(raw: Any) -> Features:
     if not isinstance(raw, dict):
         raise ConfigError(f"features must be an object like {{'ret': [1, 5, 20]}}, got {raw!r}")
-    check_keys(raw, (*FEATURE_KINDS, "custom"), "in features: ")
+    check_keys(raw, (*FEATURE_KINDS, "custom", "cross_section"), "in features: ")
     windows = []
     for name, kind in FEATURE_KINDS.items():
         listed = raw.get(name, kind.default)
@@ -29,6 +30,7 @@ def features(raw: Any) -> Features:
         windows.append((name, tuple(parse_int(w, f"features.{name} window", kind.minimum) for w in listed)))
     out = Features(tuple(windows))
     out = dataclasses.replace(out, custom=parse_custom(raw.get("custom"), out.names))
+    out = dataclasses.replace(out, cross_section=cross_section(raw.get("cross_section", {}), out.per_asset_names))
     if not out.names:
         raise ConfigError("features selects no feature; list at least one window in features")
     return out
@@ -37,8 +39,11 @@ def features(raw: Any) -> Features:
 def target(raw: Any) -> Target:
     if not isinstance(raw, dict):
         raise ConfigError(f"target must be an object like {{'kind': 'return'}}, got {raw!r}")
-    check_keys(raw, ("kind",), "in target: ")
-    return Target(kind=parse_choice(raw.get("kind", Target().kind), "target.kind", tuple(TARGETS)))
+    check_keys(raw, ("kind", "vol_window"), "in target: ")
+    kind = parse_choice(raw.get("kind", Target().kind), "target.kind", tuple(TARGETS))
+    if "vol_window" in raw and not TARGETS[kind].uses_vol_window:
+        raise ConfigError(f"target.vol_window is for target.kind 'vol_scaled' (kind is {kind!r}); remove it")
+    return Target(kind=kind, vol_window=parse_int(raw.get("vol_window", Target().vol_window), "target.vol_window", 2))
 
 
 def model(raw: Any) -> Model:

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from walkforward.data.checks import row_checks
 from walkforward.data.layout import LONG_CSV, missing_symbol
 from walkforward.data.long import NEEDS, Source
-from walkforward.data.read import PRICES, SCHEMA, gap_warning
+from walkforward.data.read import SCHEMA, bar_columns, gap_warning
 from walkforward.errors import DataError, DataWarning
 
 BUCKET_ROWS = 2_000_000  # rows collected and sorted at once (about 150 MB)
@@ -98,9 +98,8 @@ def write_sorted(source: Source, counts: dict[str, int], price_column: str, out:
 
 def _store_rows(source: Source, price_column: str, symbols: list[str]) -> pl.LazyFrame:
     """The store's columns of `symbols`' rows, and where each came from (`row`, and `file`, `line` if known)."""
-    close = "adj_close" if price_column == "adj_close" else "close"
     extra = ["row", *(["file"] if source.with_file else []), *(["line"] if source.layout.kind == LONG_CSV else [])]
-    columns = [pl.col(c) for c in ("symbol", "date", *PRICES[:3])] + [pl.col(close).alias("close"), pl.col("volume")]
+    columns = [pl.col("symbol"), pl.col("date"), *bar_columns(price_column), pl.col("volume")]
     return source.rows(symbols).filter(pl.col("symbol").is_not_null()).select(*columns, *extra)
 
 

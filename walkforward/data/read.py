@@ -38,8 +38,8 @@ def read_csv(path: str | os.PathLike[str], symbol: str, price_column: str = "clo
     """One symbol's rows: `symbol, date, open, high, low, close, volume`, sorted by date.
 
     Columns may come in any order and capitalisation; the Yahoo layout (`Adj Close`) is accepted.
-    With `price_column="adj_close"` the adjusted close replaces `close` (open, high and low stay
-    as they are; the OHLC checks run on the unadjusted close).
+    With `price_column="adj_close"` the adjusted close replaces `close` and open, high and low are
+    scaled by `adj_close / close` (`bar_columns`; the OHLC checks run on the unadjusted bar).
     """
     path = Path(path)
     if price_column not in PRICE_COLUMNS:
@@ -62,14 +62,22 @@ def read_csv(path: str | os.PathLike[str], symbol: str, price_column: str = "clo
         df = df.sort("date")
     if (gap := gap_warning(df["date"], path, symbol)) is not None:
         warnings.warn(gap, DataWarning, stacklevel=2)
-    close = "adj_close" if price_column == "adj_close" else "close"
-    return df.select(
-        pl.lit(symbol, dtype=pl.String).alias("symbol"),
-        "date",
-        *PRICES[:3],
-        pl.col(close).alias("close"),
-        "volume",
-    )
+    return df.select(pl.lit(symbol, dtype=pl.String).alias("symbol"), "date", *bar_columns(price_column), "volume")
+
+
+def bar_columns(price_column: str) -> list[pl.Expr]:
+    """open, high, low, close as stored (methodology §7): as read; with `price_column="adj_close"` the adjusted close
+    and the rest of the bar scaled by the same factor `adj_close / close` (high at least, low at most the adjusted
+    close, so rounding cannot put the close outside its bar)."""
+    if price_column != "adj_close":
+        return [pl.col(c) for c in PRICES]
+    adjusted, factor = pl.col("adj_close"), pl.col("adj_close") / pl.col("close")
+    return [
+        (pl.col("open") * factor).alias("open"),
+        pl.max_horizontal(pl.col("high") * factor, adjusted).alias("high"),
+        pl.min_horizontal(pl.col("low") * factor, adjusted).alias("low"),
+        adjusted.alias("close"),
+    ]
 
 
 def load_panel(data_dir: str | os.PathLike[str], symbols: Iterable[str], price_column: str = "close") -> pl.DataFrame:

@@ -36,7 +36,7 @@ __all__ = ["convert", "ensure_store", "every_symbol", "fingerprint", "scan", "st
 PARQUET_NAME = "prices.parquet"
 MANIFEST_NAME = "prices.json"
 LOCK_NAME = ".lock"
-FORMAT_VERSION = 2  # bump when the Parquet layout or the validation changes: every store is rebuilt
+FORMAT_VERSION = 3  # bump when the Parquet layout or the validation changes: every store is rebuilt
 
 
 def store_paths(data_path: str | os.PathLike[str]) -> tuple[Path, Path]:

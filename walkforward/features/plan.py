@@ -17,10 +17,14 @@ import pyarrow as pa
 from walkforward.config import Config
 from walkforward.data.store import ensure_store, scan
 from walkforward.errors import DataError
+from walkforward.features.crosssection import cs_rank, cs_zscore
 from walkforward.features.custom import custom_exprs
 from walkforward.features.expressions import forward_return, ret
 from walkforward.features.registry import FEATURE_KINDS
-from walkforward.features.targets import TARGETS
+from walkforward.features.targets import TARGETS, TargetContext
+
+BAR = ("open", "high", "low", "close", "volume")
+UNIVERSE = pl.col("universe_")  # the row is in its date's cross-section: a traded asset, a member on that date
 
 
 def feature_exprs(config: Config) -> list[pl.Expr]:
@@ -40,17 +44,55 @@ def with_benchmark(prices: pl.LazyFrame, benchmark: str) -> pl.LazyFrame:
     return prices.join_asof(bench, on="date", strategy="backward")  # `prices` must be sorted by date
 
 
-def feature_plan(prices: pl.LazyFrame, config: Config) -> pl.LazyFrame:
+def cross_sectional(config: Config) -> bool:
+    """Whether the plan computes anything per date across the universe (cross-sectional features or target)."""
+    return bool(config.features.cross_section.names) or TARGETS[config.target.kind].cross_sectional
+
+
+def with_universe(frame: pl.LazyFrame, assets: tuple[str, ...], windows: pl.DataFrame | None) -> pl.LazyFrame:
+    """Add `universe_`: a traded asset (`assets`), and with membership `windows` (symbol, start, end; methodology §8)
+    a member on the row's date: an as-of join on the last window that starts at or before it, and the furthest end
+    of the symbol's windows up to that one (`frame` must be sorted by date)."""
+    traded = pl.col("symbol").is_in(list(assets))
+    if windows is None:
+        return frame.with_columns(traded.alias("universe_"))
+    reach = (
+        windows.lazy()
+        .select(pl.col("symbol").cast(pl.String), pl.col("start").cast(pl.Date), pl.col("end").cast(pl.Date))
+        .sort("symbol", "start")
+        .select("symbol", "start", pl.col("end").cum_max().over("symbol").alias("reach_"))
+        .sort("start")
+    )
+    joined = frame.join_asof(
+        reach, left_on="date", right_on="start", by="symbol", strategy="backward", check_sortedness=False
+    )
+    member = (pl.col("reach_") >= pl.col("date")).fill_null(False)
+    return joined.with_columns((traded & member).alias("universe_")).drop("start", "reach_")
+
+
+def cross_section_exprs(config: Config) -> list[pl.Expr]:
+    """The cross-sectional columns (`config.features.cross_section.names` order), and the cs_rank target."""
+    cs = config.features.cross_section
+    out = [cs_rank(pl.col(n), UNIVERSE, cs.min_assets).alias(f"{n}_csrank") for n in cs.rank]
+    out += [cs_zscore(pl.col(n), UNIVERSE, cs.min_assets, cs.winsorize).alias(f"{n}_cszscore") for n in cs.zscore]
+    if TARGETS[config.target.kind].cross_sectional:
+        out.append(cs_rank(pl.col("target"), UNIVERSE, cs.min_assets).alias("target"))
+    return out
+
+
+def feature_plan(prices: pl.LazyFrame, config: Config, windows: pl.DataFrame | None = None) -> pl.LazyFrame:
     """One lazy plan: features, target and backtest helpers for every asset, sorted by (date, symbol).
 
-    `prices` has symbol, date, open, high, low, close, volume. One sort, by (date, symbol):
-    it is the order the as-of join needs (by date), the order of the feature matrix, and within each symbol the
-    date order that every `.over("symbol")` window runs in.
+    `prices` has symbol, date, open, high, low, close, volume. One sort, by (date, symbol): it is the order the as-of
+    joins need (by date), the order of the feature matrix, and within each symbol the date order that every
+    `.over("symbol")` window runs in. Cross-sectional columns come last, per date over the traded assets (members on
+    the date, with membership `windows`: symbol, start, end).
     """
     h = config.horizon
     close, date = pl.col("close"), pl.col("date")
-    return (
-        prices.select("symbol", "date", "open", "high", "low", "close", "volume")
+    target = TARGETS[config.target.kind].build(TargetContext(h, config.target.vol_window))
+    plan = (
+        prices.select("symbol", "date", *BAR)
         .sort("date", "symbol")
         .pipe(with_benchmark, config.benchmark)
         .with_columns(
@@ -59,13 +101,17 @@ def feature_plan(prices: pl.LazyFrame, config: Config) -> pl.LazyFrame:
         )
         .with_columns(
             *feature_exprs(config),
-            TARGETS[config.target.kind](close, h).over("symbol").alias("target"),
+            target.over("symbol").alias("target"),
             forward_return(close, 1).over("symbol").alias("next_ret"),
             date.shift(-h).over("symbol").alias("label_end"),
             date.shift(-1).over("symbol").alias("next_date"),
         )
-        .drop("ret_1_", "bench_ret_1_", "bench_close", "open", "high", "low", "close", "volume")
     )
+    if cross_sectional(config):
+        if config.all_assets:
+            raise ValueError('assets is "all": resolve it against the data first (walkforward.universe)')
+        plan = with_universe(plan, config.assets, windows).with_columns(cross_section_exprs(config)).drop("universe_")
+    return plan.drop("ret_1_", "bench_ret_1_", "bench_close", *BAR)
 
 
 class Background:
@@ -93,11 +139,14 @@ class Background:
         return value
 
 
-def start_features(config: Config, fingerprint: str | None = None) -> tuple[Background, str]:
-    """Convert the data to the Parquet store if needed, then start collecting the one feature plan in the background."""
+def start_features(
+    config: Config, fingerprint: str | None = None, windows: pl.DataFrame | None = None
+) -> tuple[Background, str]:
+    """Convert the data to the Parquet store if needed, then start collecting the one feature plan in the background
+    (`windows`: the membership windows, symbol, start, end, which the cross-section respects)."""
     path, fingerprint = ensure_store(config.data_path, config.symbols, config.price_column, fingerprint)
     prices = scan(path).filter(pl.col("symbol").is_in(list(config.symbols)))
-    return Background(feature_plan(prices, config).collect), fingerprint
+    return Background(feature_plan(prices, config, windows).collect), fingerprint
 
 
 def check_panel(frame: pl.DataFrame, config: Config) -> None:

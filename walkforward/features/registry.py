@@ -3,7 +3,8 @@
 A kind is one `Expr -> Expr` function in expressions.py and one entry here. Config validation, the list of known
 kinds, "did you mean" and the column names all read this registry. An entry's `build(n)` is the per-asset
 expression of window `n` over the plan's prepared columns (`close`, `volume`, and `ret_1_` / `bench_ret_1_`, the
-asset's and the benchmark's one-row returns); the plan applies `.over("symbol")` to it.
+asset's and the benchmark's one-row returns; `open`, `high`, `low`); the plan applies
+`.over("symbol")` to it. The kinds after the first six are not in the default run (`default=()`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import polars as pl
 from walkforward.features import expressions as ex
 
 CLOSE, VOLUME = pl.col("close"), pl.col("volume")
+OPEN, HIGH, LOW = pl.col("open"), pl.col("high"), pl.col("low")
 RET_1, BENCH_RET_1 = pl.col("ret_1_"), pl.col("bench_ret_1_")
 
 
@@ -41,5 +43,13 @@ FEATURE_KINDS: dict[str, FeatureKind] = {
         FeatureKind("vol", lambda n: ex.volatility(RET_1, n), (20,), minimum=2),
         FeatureKind("corr", lambda n: ex.rolling_corr(RET_1, BENCH_RET_1, n), (60,), minimum=2, needs_benchmark=True),
         FeatureKind("volume_z", lambda n: ex.volume_z(VOLUME, n), (20,), minimum=2),
+        FeatureKind("hl_range", lambda n: ex.hl_range(HIGH, LOW, CLOSE, n), ()),
+        FeatureKind("gap", lambda n: ex.gap(OPEN, CLOSE, n), ()),
+        FeatureKind("parkinson", lambda n: ex.parkinson(HIGH, LOW, n), ()),
+        FeatureKind("beta", lambda n: ex.beta(RET_1, BENCH_RET_1, n), (), minimum=2, needs_benchmark=True),
+        FeatureKind("max_drawdown", lambda n: ex.max_drawdown(CLOSE, n), (), minimum=2),
+        FeatureKind("dollar_volume_z", lambda n: ex.dollar_volume_z(CLOSE, VOLUME, n), (), minimum=2),
+        FeatureKind("dist_high", lambda n: ex.distance_to_high(CLOSE, HIGH, n), ()),
+        FeatureKind("dist_low", lambda n: ex.distance_to_low(CLOSE, LOW, n), ()),
     )
 }

@@ -46,6 +46,19 @@ INTRADAY = (
 )
 
 
+def adjust(df: pd.DataFrame) -> pd.DataFrame:
+    """`adj_close` as the close, and open, high, low scaled by the same factor `adj_close / close` (§7); high at least
+    and low at most the adjusted close, so rounding cannot put the close outside its bar."""
+    adjusted = df["adj_close"].to_numpy(dtype=float)
+    factor = adjusted / df["close"].to_numpy(dtype=float)
+    return df.drop(columns="adj_close").assign(
+        open=df["open"].to_numpy(dtype=float) * factor,
+        high=np.maximum(df["high"].to_numpy(dtype=float) * factor, adjusted),
+        low=np.minimum(df["low"].to_numpy(dtype=float) * factor, adjusted),
+        close=adjusted,
+    )
+
+
 def columns_of(price_column: str) -> tuple[str, ...]:
     """The columns read and checked: the six of §7, and `adj_close` when it is the price."""
     if price_column not in PRICE_CHOICES:
@@ -173,7 +186,8 @@ def validate(
     """Check a frame from `read_csv` (§7); return `date, open, high, low, close, volume` sorted by date.
 
     `date` is datetime64; prices and volume are finite float64. With `price_column == "adj_close"` the `adj_close`
-    column replaces `close` (the `low <= close <= high` check keeps the unadjusted close). Warns (`DataWarning`)
+    column replaces `close` and scales open, high and low (`adjust`; the `low <= close <= high` check keeps the
+    unadjusted bar). Warns (`DataWarning`)
     when the rows were not sorted by date and when the data has a long gap; `symbol` (default: the file's name)
     is named in the gap warning.
     """
@@ -213,7 +227,7 @@ def validate(
 
     df = pd.DataFrame({"date": days.astype("datetime64[us]"), **{c: values[c] for c in columns if c != "date"}})
     if price_column == "adj_close":
-        df["close"] = df.pop("adj_close")
+        df = adjust(df)
     if not df["date"].is_monotonic_increasing:
         warnings.warn(f"{path}: rows are not sorted by date; sorted them on reading", DataWarning, stacklevel=2)
         df = df.sort_values("date", kind="stable")

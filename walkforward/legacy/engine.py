@@ -19,6 +19,7 @@ from walkforward.config import UNIFIED_SYMBOL, Config, seed_for
 from walkforward.errors import DataError
 from walkforward.legacy import models
 from walkforward.legacy.backtest import book, trades
+from walkforward.legacy.crosssection import cross_section
 from walkforward.legacy.features import compute_features
 from walkforward.legacy.folds import Fold, make_folds
 from walkforward.legacy.levels import summarize
@@ -48,6 +49,12 @@ class Inputs:
             features = compute_features(prices, bench, config)
             member = True if self.membership is None else self.membership.member(symbol, features["date"])
             return features.assign(member=member)
+
+    def panel(self, config: Config, clock: Timer) -> dict[str, pd.DataFrame]:
+        """Every traded asset's `features`, with the cross-sectional columns across them (methodology §2)."""
+        frames = {symbol: self.features(config, symbol, clock) for symbol in config.assets}
+        with clock("features"):
+            return cross_section(frames, config)
 
 
 def split_fold(features: pd.DataFrame, fold: Fold, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -166,8 +173,7 @@ def _arrow(df: pd.DataFrame) -> pa.Table:
 def _features_table(config: Config, inputs: Inputs, clock: Timer) -> pa.Table:
     """symbol, date, every feature and the target for every asset's full history."""
     frames = []
-    for symbol in config.assets:
-        features = inputs.features(config, symbol, clock)
+    for symbol, features in inputs.panel(config, clock).items():
         frames.append(features[["date", *config.feature_names, "target"]].assign(symbol=symbol))
     table = pd.concat(frames, ignore_index=True)
     return _arrow(_with_dates(table[["symbol", "date", *config.feature_names, "target"]], "date"))
@@ -184,8 +190,7 @@ def _predict_folds(
     importances: list[pd.DataFrame] = []
     for done, fold in enumerate(folds, start=1):
         trains, tests = {}, {}
-        for symbol in config.assets:
-            features = inputs.features(config, symbol, clock)
+        for symbol, features in inputs.panel(config, clock).items():
             with clock("features"):
                 trains[symbol], tests[symbol] = split_fold(features, fold, config)
 

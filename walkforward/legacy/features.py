@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from walkforward.config import Config
+from walkforward.legacy import bars
 from walkforward.legacy.custom import custom_columns
 
 SNAP = 1e-12  # a correlation this close to +-1 is exactly +-1 (an asset with itself)
@@ -93,16 +94,44 @@ def benchmark_close_on(dates: pd.Series, bench: pd.DataFrame) -> pd.Series:
     return pd.Series(carried.to_numpy(), index=dates.index)
 
 
+def _bar_features(prices: pd.DataFrame, ret_1: pd.Series, bench_close: pd.Series, config: Config) -> dict:
+    """The columns of the kinds after the first six (methodology §2), by name."""
+    spec, columns = config.features, {}
+    for kind in ("hl_range", "gap", "parkinson", "dollar_volume_z", "dist_high", "dist_low"):
+        for n in spec.of(kind):
+            columns[f"{kind}_{n}"] = getattr(bars, kind)(prices, n)
+    for n in spec.of("max_drawdown"):
+        columns[f"max_drawdown_{n}"] = bars.max_drawdown(prices["close"], n)
+    for n in spec.of("beta"):
+        columns[f"beta_{n}"] = bars.beta(ret_1, ret(bench_close, 1), n)
+    return columns
+
+
+def target(close: pd.Series, bench_close: pd.Series, ret_1: pd.Series, config: Config) -> pd.Series:
+    """`target.kind` per asset: the forward return over `horizon` rows (`return`, and `cs_rank` before it is ranked
+    across the date), less the benchmark's over the same rows (`excess`), or over the trailing volatility of
+    `vol_window` one-row returns (`vol_scaled`)."""
+    h = config.horizon
+    forward = _divide(close.shift(-h), close) - 1
+    if config.target.kind == "excess":
+        return forward - (_divide(bench_close.shift(-h), bench_close) - 1)
+    if config.target.kind == "vol_scaled":
+        return _divide(forward, vol(ret_1, config.target.vol_window))
+    return forward
+
+
 def compute_features(prices: pd.DataFrame, bench: pd.DataFrame, config: Config) -> pd.DataFrame:
-    """One asset's `date`, features (`config.feature_names` order), `target`, `next_ret` and dates.
+    """One asset's `date`, features (`config.features.per_asset_names` order), `target`, `next_ret` and dates.
 
     `prices` and `bench` are frames from `io.validate` (sorted by date). `next_date` and `label_end`
     are the dates 1 and `horizon` rows later on the asset's calendar (NaT past the last row): the
-    backtest dates exits at `next_date`, purging compares `label_end` with the test window.
+    backtest dates exits at `next_date`, purging compares `label_end` with the test window. The
+    cross-sectional columns are added across assets (walkforward/legacy/crosssection.py).
     """
     close = prices["close"]
     spec = config.features
     ret_1 = ret(close, 1)
+    bench_close = benchmark_close_on(prices["date"], bench)
     columns: dict[str, pd.Series] = {}
     for k in spec.of("ret"):
         columns[f"ret_{k}"] = ret(close, k)
@@ -112,20 +141,18 @@ def compute_features(prices: pd.DataFrame, bench: pd.DataFrame, config: Config) 
         columns[f"rsi_{n}"] = rsi(close, n)
     for n in spec.of("vol"):
         columns[f"vol_{n}"] = vol(ret_1, n)
-    if spec.of("corr"):
-        bench_ret_1 = ret(benchmark_close_on(prices["date"], bench), 1)
-        for n in spec.of("corr"):
-            columns[f"corr_{n}"] = corr(ret_1, bench_ret_1, n)
+    for n in spec.of("corr"):
+        columns[f"corr_{n}"] = corr(ret_1, ret(bench_close, 1), n)
     for n in spec.of("volume_z"):
         columns[f"volume_z_{n}"] = volume_z(prices["volume"], n)
+    columns |= _bar_features(prices, ret_1, bench_close, config)
     columns.update(custom_columns(prices, config))
 
-    h = config.horizon
     out = pd.DataFrame({"date": prices["date"]})
-    for name in config.feature_names:
+    for name in spec.per_asset_names:
         out[name] = columns[name]
-    out["target"] = _divide(close.shift(-h), close) - 1
+    out["target"] = target(close, bench_close, ret_1, config)
     out["next_ret"] = _divide(close.shift(-1), close) - 1
     out["next_date"] = prices["date"].shift(-1)
-    out["label_end"] = prices["date"].shift(-h)
+    out["label_end"] = prices["date"].shift(-config.horizon)
     return out

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from walkforward.errors import DataError, DataWarning
-from walkforward.legacy.checks import COLUMNS, check_rows, gap_warning
+from walkforward.legacy.checks import COLUMNS, adjust, check_rows, gap_warning
 from walkforward.legacy.layout import Layout, missing_symbol
 from walkforward.legacy.long import Rows
 
@@ -69,7 +69,7 @@ def _prices(part: pd.DataFrame, price_column: str) -> pd.DataFrame:
     """The columns the engine reads, as `walkforward.legacy.checks.validate` gives them for a per-symbol CSV."""
     out = part.assign(date=part["date"].to_numpy().astype("datetime64[us]"))
     if price_column == "adj_close":
-        out["close"] = out["adj_close"]
+        out = adjust(out)
     return out[list(COLUMNS)].reset_index(drop=True)
 
 
