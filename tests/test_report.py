@@ -363,3 +363,19 @@ def test_wf_run_report_writes_the_report_at_the_end_of_the_run(tmp_path, data_di
     page = tmp_path / "run" / "report" / "report.html"
     assert page.is_file() and "report: " in result.stdout
     assert all((tmp_path / "run" / "report" / f"{n}.png").is_file() for n in ("equity", "drawdown", "ic"))
+
+
+def test_rolling_ic_is_at_most_points_windows_each_the_ic_of_its_rows(run_dir):
+    """A window per chart point, not per row (a universe of hundreds has millions of rows): evenly spread, the last
+    date kept, each the pooled Spearman IC of the rows in its trailing window, worked out here with Polars."""
+    predictions = pl.read_parquet(run_dir / "predictions.parquet")
+    full = report_series.rolling_ic(predictions, points=10_000)
+    thin = report_series.rolling_ic(predictions, points=7)
+    assert thin.height == 7 and thin["date"][-1] == full["date"][-1] and thin["date"][0] == full["date"][0]
+    days = report_series.IC_WINDOW_DAYS
+    for d, ic, n in thin.iter_rows():
+        window = predictions.drop_nulls(["prediction", "target"]).filter(
+            pl.col("date").is_between(d - dt.timedelta(days=days - 1), d)
+        )
+        assert n == window.height
+        assert ic == pytest.approx(window.select(pl.corr("prediction", "target", method="spearman")).item(), rel=1e-9)

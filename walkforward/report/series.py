@@ -11,7 +11,10 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from walkforward.metrics.ranks import prediction_metrics
+
 IC_WINDOW_DAYS = 91  # calendar days in the rolling IC window: 13 weeks, about 63 exchange sessions
+IC_POINTS = 400  # at most this many windows on the chart's line
 
 
 def portfolio(returns: pl.DataFrame) -> pl.DataFrame:
@@ -47,24 +50,32 @@ def buy_and_hold(closes: pl.DataFrame, first: dt.date, last: dt.date) -> pl.Data
     )
 
 
-def rolling_ic(predictions: pl.DataFrame, days: int = IC_WINDOW_DAYS) -> pl.DataFrame:
+def rolling_ic(predictions: pl.DataFrame, days: int = IC_WINDOW_DAYS, points: int = IC_POINTS) -> pl.DataFrame:
     """`date, ic, n`: Spearman correlation of prediction and target over every row (all assets pooled) dated in
     the trailing `days` calendar days up to each date, the `ic` metric of a moving window.
 
-    Only dates whose window lies wholly inside the run are kept (the first `days - 1` days are dropped).
+    Only dates whose window lies wholly inside the run are kept (the first `days - 1` days are dropped), and at most
+    `points` of them, evenly spread, the last always among them: a chart needs no more, and each window ranks all its
+    rows (a window per row, as a rolling aggregation would make, is millions of windows on a universe of hundreds).
     """
     rows = predictions.drop_nulls(["prediction", "target"]).sort("date")
+    empty = pl.DataFrame(schema={"date": pl.Date, "ic": pl.Float64, "n": pl.UInt32})
     if rows.is_empty():
-        return pl.DataFrame(schema={"date": pl.Date, "ic": pl.Float64, "n": pl.UInt32})
-    first = rows["date"].min()
-    return (
-        rows.rolling(index_column="date", period=f"{days}d")
-        .agg(
-            pl.corr("prediction", "target", method="spearman").fill_nan(None).alias("ic"),
-            pl.len().alias("n"),
-        )
-        .unique("date", keep="last", maintain_order=True)
-        .filter(pl.col("date") >= first + dt.timedelta(days=days - 1))
+        return empty
+    date = rows["date"].to_numpy()
+    prediction, target = rows["prediction"].to_numpy(), rows["target"].to_numpy()
+    span = np.timedelta64(days - 1, "D")
+    ends = np.unique(date)
+    ends = ends[ends >= date[0] + span]
+    if len(ends) == 0:
+        return empty
+    if len(ends) > points:
+        ends = ends[np.unique(np.linspace(0, len(ends) - 1, points).round().astype(np.int64))]
+    lo, hi = np.searchsorted(date, ends - span, side="left"), np.searchsorted(date, ends, side="right")
+    ic = [prediction_metrics(prediction[a:b], target[a:b])["ic"] for a, b in zip(lo, hi, strict=True)]
+    return pl.DataFrame(
+        {"date": ends, "ic": ic, "n": (hi - lo).astype(np.uint32)},
+        schema={"date": pl.Date, "ic": pl.Float64, "n": pl.UInt32},
     )
 
 
