@@ -15,6 +15,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from walkforward.config import Features
 from walkforward.data.universe import UniverseSpec, symbol_names
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -64,17 +65,7 @@ class Workload:
         }
 
 
-DEFAULT_FEATURES = (
-    "ret_1",
-    "ret_5",
-    "ret_20",
-    "sma_ratio_20",
-    "sma_ratio_50",
-    "rsi_14",
-    "vol_20",
-    "corr_60",
-    "volume_z_20",
-)
+DEFAULT_FEATURES = Features().names  # the default config's features
 # the cross-sectional study: every default feature also as its per-date rank, a cs_rank target, a top-k book
 CROSS_SECTIONAL_STUDY = (
     ("features.cross_section", {"rank": list(DEFAULT_FEATURES)}),
