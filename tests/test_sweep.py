@@ -16,7 +16,9 @@ from cli.main import app
 from tests.small import make_small_data, small_config
 from walkforward.compare import compare_runs
 from walkforward.errors import ConfigError
+from walkforward.features.plan import Plans
 from walkforward.outputs import TABLES
+from walkforward.sweeps import run as sweep_run
 from walkforward.sweeps import stats
 from walkforward.sweeps.grid import trials
 
@@ -142,3 +144,19 @@ def test_wf_report_on_a_sweep_draws_the_logits_and_the_degradation(swept, tmp_pa
     page = (tmp_path / "report" / "report.html").read_text()
     assert "Leaderboard" in page and f"{swept.overfitting['pbo']}" in page
     assert all(i in page for i in swept.configs)
+
+
+@pytest.mark.parametrize(("grid", "plans"), [({"model.params.num_leaves": [4, 8]}, 1), ({"horizon": [1, 5]}, 2)])
+def test_configurations_with_the_same_feature_plan_collect_it_once(data, tmp_path, monkeypatch, grid, plans):
+    """The plan is shared when only what it does not read changes (the model), not when the target's horizon does;
+    the shared runs are bitwise separate runs (test_every_configuration_matches_a_separate_run_bitwise)."""
+    made: list[Plans] = []
+
+    class Recorded(Plans):
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(self)
+
+    monkeypatch.setattr(sweep_run, "Plans", Recorded)
+    walkforward.sweep(small_config(data), grid, output_dir=tmp_path / "sweep")
+    assert len(made) == 1 and len(made[0]._frames) == plans

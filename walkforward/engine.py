@@ -23,7 +23,7 @@ from walkforward.execution.job import FoldJob
 from walkforward.execution.registry import require_distributed
 from walkforward.execution.task import Task, TaskResult, wall_clock
 from walkforward.features.matrix import Matrix
-from walkforward.features.plan import check_panel, features_table, start_features
+from walkforward.features.plan import Plans, check_panel, features_table, start_features
 from walkforward.folds import Fold, FoldOffsets, WalkForwardSplit, offsets
 from walkforward.models.registry import MODEL_KINDS
 from walkforward.outputs import TABLES, EngineResult
@@ -87,15 +87,15 @@ def fold_job(m: Matrix, lay: Layout, config: Config, keep_models: bool) -> FoldJ
 
 
 def load_and_import(
-    universe: Universe, fingerprint: str | None, timer: Timer, since: float
+    universe: Universe, fingerprint: str | None, timer: Timer, since: float, plans: Plans | None = None
 ) -> tuple[pl.DataFrame, str]:
     """The Parquet store, then the feature plan in Polars' threads while this thread imports the model library
     (start-up: mostly Python holding the GIL, which Polars does not need). Each is measured whole: `load` from `since`
     to starting the plan, `features` from there to having the frame, `import` the import's own wall time; the last two
     overlap (docs/methodology.md §6). `universe`: the resolved run (its config; its membership windows reach the
-    cross-section)."""
+    cross-section; `plans`: feature frames a sweep already collected)."""
     config = universe.config
-    pending, fingerprint = start_features(config, fingerprint, universe.windows)
+    pending, fingerprint = start_features(config, fingerprint, universe.windows, plans)
     timer["load"] = timer.get("load", 0.0) + pending.started - since
     with timer("import"):
         prepare_models(config)
@@ -133,13 +133,15 @@ def run(
     cancel: Cancellation | None = None,
     fingerprint: str | None = None,
     universe: Universe | None = None,
+    plans: Plans | None = None,
 ) -> EngineResult:
     """Run the walk-forward; with `checkpoints`, skip the tasks they hold and save each new one as it finishes.
-    `universe`: `walkforward.universe.resolve(config)` when the caller has it (its config, assets listed, is run)."""
+    `universe`: `walkforward.universe.resolve(config)` when the caller has it (its config, assets listed, is run);
+    `plans`: feature frames already collected, shared by a sweep's configurations (walkforward/features/plan.py)."""
     timer, t0 = Timer(), time.perf_counter()
     universe = universe or resolve(config)
     config = universe.config
-    frame, fingerprint = load_and_import(universe, fingerprint, timer, t0)
+    frame, fingerprint = load_and_import(universe, fingerprint, timer, t0, plans)
     with timer("validate"):
         check_panel(frame, config)
     with timer("features"):

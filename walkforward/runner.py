@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from walkforward.cancel import Cancellation
 from walkforward.config import Config, available_cores
@@ -22,6 +22,9 @@ from walkforward.execution.checkpoints import Checkpoints
 from walkforward.outputs import UNIVERSE_COUNTS, EngineResult, write_json, write_outputs
 from walkforward.universe import Universe, resolve, resolve_assets
 from walkforward.versions import package_versions
+
+if TYPE_CHECKING:
+    from walkforward.features.plan import Plans
 
 
 def engine_module(name: str):
@@ -50,12 +53,14 @@ def execute(
     resume: bool = False,
     overwrite: bool = False,
     cancel: Cancellation | None = None,
+    plans: Plans | None = None,
 ) -> tuple[EngineResult, dict[str, Any]]:
     """Run the configured engine and write its outputs; return the result and run.json's contents.
 
     A directory holding a finished or interrupted run is refused unless `overwrite` (start over) or `resume`
     (skip the folds its checkpoints hold; the config and data must be the same). The Polars engine checkpoints
-    every fold as it finishes; `cancel` stops it between folds (raising `Cancelled`).
+    every fold as it finishes; `cancel` stops it between folds (raising `Cancelled`); `plans` holds feature frames
+    that a sweep's configurations share (the Polars engine; walkforward/features/plan.py).
     """
     t0 = time.perf_counter()
     out = check_output_dir(config.output_dir)
@@ -73,7 +78,7 @@ def execute(
     checkpoints.prepare(config, resume_fingerprint(fingerprint, universe), resume=resume, overwrite=overwrite)
     before = {"import": t_prepare - t_import, "load": t_resolved - t_prepare, "write": time.perf_counter() - t_resolved}
     # what only the Polars engine takes: checkpoints, cancellation, the fingerprint and the universe it resolved
-    polars = {"checkpoints": checkpoints, "cancel": cancel, "fingerprint": fingerprint, "universe": universe}
+    polars = dict(checkpoints=checkpoints, cancel=cancel, fingerprint=fingerprint, universe=universe, plans=plans)
     try:
         result = engine.run(
             config, progress=progress, save_features=save_features, **({} if config.engine == "legacy" else polars)

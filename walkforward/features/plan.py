@@ -6,6 +6,7 @@ thread; the engine imports the model library meanwhile and takes the frame when 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -139,14 +140,40 @@ class Background:
         return value
 
 
+class Plans:
+    """Feature frames already collected, by plan: a sweep's configurations that differ only in what the plan does not
+    read (the model, the strategy, the folds) collect it once. The key is the data's fingerprint and the serialized
+    plan (every expression and literal in it), so two runs share a frame only when their plans are the same; a plan
+    that does not serialize (a custom feature's Python function, say) is collected each time. The frames live as
+    long as this object: the caller (a sweep) decides."""
+
+    def __init__(self) -> None:
+        self._frames: dict[tuple[str, str], pl.DataFrame] = {}
+
+    def collector(self, plan: pl.LazyFrame, fingerprint: str) -> Callable[[], pl.DataFrame]:
+        try:
+            key = (fingerprint, hashlib.sha256(plan.serialize()).hexdigest())
+        except Exception:  # noqa: BLE001 - any plan Polars cannot serialize is simply not shared
+            return plan.collect
+
+        def collect() -> pl.DataFrame:
+            if key not in self._frames:
+                self._frames[key] = plan.collect()
+            return self._frames[key]
+
+        return collect
+
+
 def start_features(
-    config: Config, fingerprint: str | None = None, windows: pl.DataFrame | None = None
+    config: Config, fingerprint: str | None = None, windows: pl.DataFrame | None = None, plans: Plans | None = None
 ) -> tuple[Background, str]:
     """Convert the data to the Parquet store if needed, then start collecting the one feature plan in the background
-    (`windows`: the membership windows, symbol, start, end, which the cross-section respects)."""
+    (`windows`: the membership windows, symbol, start, end, which the cross-section respects; `plans`: frames a sweep
+    already collected)."""
     path, fingerprint = ensure_store(config.data_path, config.symbols, config.price_column, fingerprint)
     prices = scan(path).filter(pl.col("symbol").is_in(list(config.symbols)))
-    return Background(feature_plan(prices, config, windows).collect), fingerprint
+    plan = feature_plan(prices, config, windows)
+    return Background(plan.collect if plans is None else plans.collector(plan, fingerprint)), fingerprint
 
 
 def check_panel(frame: pl.DataFrame, config: Config) -> None:

@@ -2,8 +2,9 @@
 `output_dir/<id>/`, then write `configs.json`, `leaderboard.parquet` and `overfitting.json` (methodology §9).
 
 The trials run one after another, each on the configured executor. Each trial is `runner.execute` of its own config
-(so its outputs are bitwise those of a separate `wf run`); a later version can submit every trial's (fold, asset)
-tasks to one executor, from the same list of trials, without changing what is written.
+(so its outputs are bitwise those of a separate `wf run`); trials with the same feature plan collect it once
+(`features.plan.Plans`). A later version can submit every trial's (fold, asset) tasks to one executor, from the same
+list of trials, without changing what is written.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import polars as pl
 
 from walkforward.config import Config, load_config
 from walkforward.execution.checkpoints import RunDirError
+from walkforward.features.plan import Plans
 from walkforward.outputs import write_json
 from walkforward.runner import check_output_dir, execute
 from walkforward.sweeps import board
@@ -63,6 +65,7 @@ def sweep(
     root = check_output_dir(str(output_dir))
     write_json(root / "configs.json", {t.id: t.params for t in chosen})
     run_dirs: dict[str, Path] = {}
+    plans = Plans()  # configurations that differ only in what the feature plan does not read collect it once
     for i, trial in enumerate(chosen, start=1):
         cfg = trial.config.replace(output_dir=str(root / trial.id))
         mode = _mode(cfg, resume=resume, overwrite=overwrite)
@@ -70,7 +73,7 @@ def sweep(
             on_trial(i, len(chosen), trial, mode)
         if mode != "reuse":
             try:
-                execute(cfg, resume=mode == "resume", overwrite=overwrite)
+                execute(cfg, resume=mode == "resume", overwrite=overwrite, plans=plans)
             except RunDirError as exc:
                 raise RunDirError(
                     f"configuration {trial.id}: {exc}; or pass --resume to reuse the sweep's runs"
