@@ -97,7 +97,7 @@ def overhead_table(rows: list[dict[str, Any]]) -> Table:
 def bench(
     workers: Annotated[str, typer.Option(help="Worker counts for the Polars engine, comma-separated.")] = "1,2,4,8",
     workloads: Annotated[
-        str, typer.Option(help="small, medium, large, wide, xl, xl1000 (comma-separated).")
+        str, typer.Option(help="small, medium, large, wide, xl, xl1000, xl-cs (comma-separated).")
     ] = "small,medium,large",
     repeat: Annotated[int, typer.Option(min=1, help="Repeats per case; medians are reported.")] = 3,
     output: Annotated[
@@ -122,15 +122,38 @@ def bench(
 ) -> None:
     """Time both engines and the peer baseline over workloads and worker counts, each case in its own process; fail
     if outputs differ."""
-    from bench.harness import default_output, plan, run_bench, write_report
+    from bench.harness import default_output, write_report
     from bench.plots import plot
 
     names = [w.strip() for w in workloads.split(",") if w.strip()]
     output = output or default_output(names)
     counts = _ints(workers, "--workers")
-    total = len(plan(names, counts, executor, legacy, peer)) * repeat + len(names)  # + a cold run per workload
+    options = {"executor": executor, "scheduler": scheduler, "keep_dir": keep_runs, "legacy": legacy, "peer": peer}
+    result = with_progress(names, counts, repeat, options, progress)
+    flags = [
+        *(["--executor", executor] if executor != "threads" else []),
+        *(["--scheduler", scheduler] if scheduler else []),
+    ]
+    flags += [*([] if legacy else ["--no-legacy"]), *([] if peer else ["--no-peer"])]
+    args = ["--workers", workers, "--workloads", workloads, "--repeat", str(repeat), "--output", str(output), *flags]
+    write_report(result, output, shlex.join(["wf", "bench", *args]))
+    png = plot(result.cases, output.with_suffix(".png"))
+    show(result, names)
+    console.print(f"report: {output}  chart: {png}")
+    if not result.ok:
+        bad = [f"{g['workload']}: {g['check']}" for g in result.gate if not g["ok"]]
+        err_console.print(f"[bold red]error:[/] outputs differ: {'; '.join(bad)}")
+        raise typer.Exit(1)
+
+
+def with_progress(names: list[str], counts: list[int], repeat: int, options: dict[str, Any], shown: bool) -> Any:
+    """`run_bench` with a progress bar over its cases (and the cold run of each workload)."""
+    from bench.harness import plan, run_bench
+
+    cases = plan(names, counts, options["executor"], options["legacy"], options["peer"])
+    total = len(cases) * repeat + len(names)  # + a cold run per workload
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, disable=not progress) as bar:
+    with Progress(*columns, console=console, disable=not shown) as bar:
         task = bar.add_task("bench", total=total)
         seen = [0]
 
@@ -138,52 +161,23 @@ def bench(
             bar.update(task, completed=seen[0], description=f"{case.workload}: {case.label} (repeat {r + 1})")
             seen[0] += 1
 
-        result = run_bench(
-            names,
-            counts,
-            repeat,
-            executor=executor,
-            scheduler=scheduler,
-            keep_dir=keep_runs,
-            on_case=on_case,
-            legacy=legacy,
-            peer=peer,
-        )
+        result = run_bench(names, counts, repeat, on_case=on_case, **options)
         bar.update(task, completed=total, description="done")
+    return result
+
+
+def show(result: Any, names: list[str]) -> None:
+    """Each workload's table, the executors' overhead, and the determinism gate (the repeats' checks in one line
+    unless one differs)."""
     for name in names:
         console.print(workload_table(name, [c for c in result.cases if c["workload"] == name]))
     if result.overhead:
         console.print(overhead_table(result.overhead))
-    command = shlex.join(
-        [
-            "wf",
-            "bench",
-            "--workers",
-            workers,
-            "--workloads",
-            workloads,
-            "--repeat",
-            str(repeat),
-            "--output",
-            str(output),
-            *(["--executor", executor] if executor != "threads" else []),
-            *(["--scheduler", scheduler] if scheduler else []),
-            *([] if legacy else ["--no-legacy"]),
-            *([] if peer else ["--no-peer"]),
-        ]
-    )
-    write_report(result, output, command)
-    png = plot(result.cases, output.with_suffix(".png"))
-    console.print(f"report: {output}  chart: {png}")
     repeats = [g for g in result.gate if " repeat " in g["check"]]
     for g in result.gate:
-        if g["ok"] and g in repeats:  # one line for them all below, unless one differs
+        if g["ok"] and g in repeats:
             continue
         mark = "[green]ok[/]" if g["ok"] else "[red]DIFFERS[/]"
         console.print(f"determinism {g['workload']}: {g['check']}: {mark} {'; '.join(g['problems'])}")
     if repeats and all(g["ok"] for g in repeats):
         console.print(f"determinism: every later repeat equals its first ({len(repeats)} checks): [green]ok[/]")
-    if not result.ok:
-        bad = [f"{g['workload']}: {g['check']}" for g in result.gate if not g["ok"]]
-        err_console.print(f"[bold red]error:[/] outputs differ: {'; '.join(bad)}")
-        raise typer.Exit(1)
