@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from walkforward.config import Config
-from walkforward.data.checks import raw_text
+from walkforward.data.checks import raise_first_failure, raw_text
 from walkforward.data.read import check_columns, header, read_text_columns
 from walkforward.data.store import every_symbol
 from walkforward.errors import DataError, DataWarning
@@ -172,12 +172,7 @@ def _check_rows(rows: pl.DataFrame, path: Path) -> None:
         bad = pl.col(c).is_null() | ~pl.col(f"{c}_raw").str.contains(DAY)
         checks.append((bad, f"{c} {{{c}_raw!r}} is not a YYYY-MM-DD date; write it like 2020-01-31"))
     checks.append((pl.col("start") > pl.col("end"), "start {start} is after end {end}; swap them or fix the row"))
-    counts = rows.select(mask.sum().alias(str(i)) for i, (mask, _) in enumerate(checks)).row(0)
-    for (mask, message), n_bad in zip(checks, counts, strict=True):
-        if n_bad:
-            row = rows.filter(mask).row(0, named=True)
-            more = f" ({n_bad - 1} more such row{'s' if n_bad > 2 else ''})" if n_bad > 1 else ""
-            raise DataError(f"{path} line {row['line']}: {message.format(**row)}{more}")
+    raise_first_failure(rows, checks, path)
 
 
 def counts(m: Matrix, config: Config, test_rows: np.ndarray, member: np.ndarray, skipped: int) -> dict[str, Any]:

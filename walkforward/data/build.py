@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from walkforward.data.checks import row_checks
+from walkforward.data.checks import more_rows, row_checks
 from walkforward.data.layout import LONG_CSV, missing_symbol
 from walkforward.data.long import NEEDS, Source
 from walkforward.data.read import SCHEMA, bar_columns, gap_warning
@@ -53,8 +53,7 @@ def check_rows(source: Source, symbols: list[str]) -> dict[str, int]:
             at = pl.col("row") == stats[f"_at{i}"].min()
             first = _collect(source.rows(symbols).filter(at), source).row(0, named=True)
             first |= {k: str(v) for k, v in first.items() if k.endswith("_raw") and v is not None}  # as text
-            more = f" ({n_bad - 1} more such row{'s' if n_bad > 2 else ''})" if n_bad > 1 else ""
-            raise DataError(f"{_where(source, first)}: {message.format(**first)}{more}")
+            raise DataError(f"{_where(source, first)}: {message.format(**first)}{more_rows(n_bad)}")
     return counts
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from walkforward.errors import DataError
+
 RTOL = 1e-9  # relative rounding tolerated in the high/low checks
 MISSING = ("", "null", "NULL", "None", "NA", "N/A", "NaN", "nan", "-")
 # A day as written, with an optional time of day and UTC offset ("2020-01-02 00:00:00-05:00", as yfinance writes):
@@ -83,3 +85,19 @@ def row_checks(cols: tuple[str, ...]) -> list[tuple[pl.Expr, str]]:
             )
         )
     return checks
+
+
+def more_rows(n_bad: int) -> str:
+    """What an error adds when more rows than the one it names fail the same check."""
+    return f" ({n_bad - 1} more such row{'s' if n_bad > 2 else ''})" if n_bad > 1 else ""
+
+
+def raise_first_failure(rows: pl.DataFrame, checks: list[tuple[pl.Expr, str]], where: object) -> None:
+    """A DataError for the first of `checks` (mask, message) that a row fails: `<where> line <line>: <message>`, the
+    message formatted with the row's columns, and how many more rows fail it. One pass counts every check's failures;
+    only a failing check is looked at again."""
+    counts = rows.select(mask.sum().alias(str(i)) for i, (mask, _) in enumerate(checks)).row(0)
+    for (mask, message), n_bad in zip(checks, counts, strict=True):
+        if n_bad:
+            row = rows.filter(mask).row(0, named=True)
+            raise DataError(f"{where} line {row['line']}: {message.format(**row)}{more_rows(n_bad)}")

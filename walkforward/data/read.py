@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from walkforward.config import available_cores
-from walkforward.data.checks import raw_text, row_checks, typed_from_text
+from walkforward.data.checks import raise_first_failure, raw_text, row_checks, typed_from_text
 from walkforward.errors import DataError, DataWarning, did_you_mean
 
 COLUMNS = ("date", "open", "high", "low", "close", "volume")
@@ -197,14 +197,7 @@ def _parse(raw: pl.DataFrame, cols: tuple[str, ...]) -> pl.DataFrame:
 
 def _validate(df: pl.DataFrame, path: Path, cols: tuple[str, ...]) -> None:
     """Raise a DataError for the first problem found, in the order of `checks.row_checks`."""
-    checks = row_checks(cols)
-    # One pass computes how many rows fail each check; only a failing check is looked at again.
-    counts = df.select(mask.sum().alias(str(i)) for i, (mask, _) in enumerate(checks)).row(0)
-    for (mask, message), n_bad in zip(checks, counts, strict=True):
-        if n_bad:
-            row = df.filter(mask).row(0, named=True)
-            more = f" ({n_bad - 1} more such row{'s' if n_bad > 2 else ''})" if n_bad > 1 else ""
-            raise DataError(f"{path} line {row['line']}: {message.format(**row)}{more}")
+    raise_first_failure(df, row_checks(cols), path)
 
     dupes = df.filter(pl.col("date").is_duplicated()).sort("date", "line")
     if dupes.height:
