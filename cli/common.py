@@ -10,7 +10,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,6 +18,15 @@ from rich.markup import escape
 
 from walkforward.cancel import EXIT_CANCELLED, Cancelled
 from walkforward.errors import DataWarning, FoldFailed, WalkforwardError
+
+# options `wf run` and `wf sweep` share: where the models run
+NJobs = Annotated[int | None, typer.Option(help="Workers (default: available cores).")]
+ExecutorName = Annotated[
+    str | None, typer.Option(help="threads (default), processes, or dask (a LocalCluster, or --scheduler's).")
+]
+SchedulerAddress = Annotated[
+    str | None, typer.Option(metavar="ADDRESS", help="Dask scheduler, e.g. tcp://HOST:8786 (with --executor dask).")
+]
 
 # Lines are never wrapped mid-word (paths stay whole); tables printed to a pipe or a log get 160 columns, not 80.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)

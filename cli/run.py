@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.common import console, handle_errors
+from cli.common import ExecutorName, NJobs, SchedulerAddress, console, handle_errors
 from cli.lean import import_lightgbm_lean, wants_lean_lightgbm
 from walkforward.report.formats import METRIC_FORMATS, format_metric
 
@@ -82,13 +82,9 @@ def run(
         typer.Option("--warm-start/--no-warm-start", help="Continue the previous fold's model."),
     ] = None,
     engine: Annotated[str | None, typer.Option(help="polars (default) or legacy.")] = None,
-    n_jobs: Annotated[int | None, typer.Option(help="Workers (default: available cores).")] = None,
-    executor: Annotated[
-        str | None, typer.Option(help="threads (default), processes, or dask (a LocalCluster, or --scheduler's).")
-    ] = None,
-    scheduler: Annotated[
-        str | None, typer.Option(metavar="ADDRESS", help="Dask scheduler, e.g. tcp://HOST:8786 (with --executor dask).")
-    ] = None,
+    n_jobs: NJobs = None,
+    executor: ExecutorName = None,
+    scheduler: SchedulerAddress = None,
     output_dir: Annotated[str | None, typer.Option(help="Where outputs are written.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     save_features: Annotated[bool, typer.Option("--save-features", help="Also write features.parquet.")] = False,

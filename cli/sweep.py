@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.common import console, handle_errors
+from cli.common import ExecutorName, NJobs, SchedulerAddress, console, handle_errors
+from walkforward.cancel import Cancellation
 from walkforward.report.formats import format_metric
 
 if TYPE_CHECKING:
@@ -61,6 +63,9 @@ def sweep(
     ),
     sample: Annotated[int | None, typer.Option(help="Run N configurations drawn at random from the grid.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of --sample's draw.")] = 0,
+    n_jobs: NJobs = None,
+    executor: ExecutorName = None,
+    scheduler: SchedulerAddress = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Reuse finished configurations, continue interrupted ones.")
     ] = False,
@@ -68,7 +73,8 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines or table.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
-    """Run every configuration of a grid; write DIR/<id>/ (as wf run), leaderboard.parquet and overfitting.json."""
+    """Run every configuration of a grid on one executor; write DIR/<id>/ (as wf run), leaderboard.parquet and
+    overfitting.json."""
     from walkforward.config import load_config
     from walkforward.sweeps.run import sweep as run_sweep
 
@@ -77,16 +83,28 @@ def sweep(
             values = ", ".join(f"{k}={v}" for k, v in trial.params.items())
             console.print(f"[{i}/{n}] {trial.id} ({values}): {mode}", highlight=False, markup=False)
 
-    result = run_sweep(
-        load_config(config),
-        str(grid),
-        sample=sample,
-        seed=seed,
-        output_dir=output_dir,
-        resume=resume,
-        overwrite=overwrite,
-        on_trial=on_trial,
-    )
+    how = {"n_jobs": n_jobs, "executor": executor, "scheduler": scheduler}
+    base = load_config(config, **{k: v for k, v in how.items() if v is not None})
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False, disable=quiet) as bar:
+        task = bar.add_task(f"sweep: fitting models ({base.executor})", total=None)
+        try:
+            with Cancellation().signals_installed() as cancel:
+                result = run_sweep(
+                    base,
+                    str(grid),
+                    sample=sample,
+                    seed=seed,
+                    output_dir=output_dir,
+                    resume=resume,
+                    overwrite=overwrite,
+                    on_trial=on_trial,
+                    on_task=lambda done, total: bar.update(task, completed=done, total=total),
+                    cancel=cancel,
+                )
+        except BaseException:
+            bar.live.transient = True  # an error is one line: leave no dead progress bar above it
+            raise
     if not quiet:
         console.print(leaderboard_table(result))
         console.print(overfitting_line(result.overfitting), highlight=False)

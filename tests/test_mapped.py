@@ -77,10 +77,12 @@ def test_spill_writes_every_large_array_once_and_unspill_maps_it_back_read_only(
     light = spill(m, tmp_path)
     assert isinstance(light.X, OnDisk) and isinstance(light.complete, OnDisk) and light.symbols == ("A",)
     assert len(pickle.dumps(light)) < 2_000 < m.X.nbytes  # what a worker receives
+    # `matrix()` passes one array as dates, label_end and next_date: written once, under its first name
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"job.{name}.npy" for name in ("X", "y", "dates", "label_end", "next_ret", "next_date", "symbol", "complete")
+        f"job.{name}.npy" for name in ("X", "y", "dates", "next_ret", "symbol", "complete")
     )
     back = unspill(light)
+    assert back.label_end is back.dates and back.next_date is back.dates
     for name in ("X", "y", "dates", "label_end", "next_ret", "next_date", "symbol", "complete"):
         a, b = getattr(m, name), getattr(back, name)
         assert type(b) is np.ndarray and b.dtype == a.dtype and b.shape == a.shape
@@ -144,3 +146,16 @@ def test_an_abort_removes_a_spill_folder_still_open(temp_dir, monkeypatch):
     monkeypatch.setattr("os._exit", lambda code: None)
     cancel.abort()
     assert not folder.path.exists() and spilled(temp_dir) == []
+
+
+def test_jobs_sharing_a_matrix_spill_it_once_and_get_one_object_back(tmp_path, monkeypatch):
+    """A sweep's jobs (a dict of fold jobs) share their matrix: one set of files, one matrix in the worker."""
+    monkeypatch.setattr(mapped, "MIN_BYTES", 1_000)
+    m, other = matrix(), matrix(n=3000)
+    light = spill({0: m, 1: m, 2: other}, tmp_path)
+    assert light[0] is light[1] and isinstance(light[2].X, OnDisk)
+    assert len(list(tmp_path.iterdir())) == 2 * 6  # two matrices, six distinct arrays each
+    back = pickle.loads(pickle.dumps(light))  # as a process-pool worker receives it
+    back = unspill(back)
+    assert back[0] is back[1] and back[0] is not back[2]
+    assert back[0].X.tobytes() == m.X.tobytes() and back[2].X.tobytes() == other.X.tobytes()

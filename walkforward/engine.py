@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from walkforward import metrics
 from walkforward.cancel import Cancellation
@@ -124,6 +125,59 @@ def worker_peaks(results: dict[Task, TaskResult]) -> dict[int, float]:
     return peaks
 
 
+@dataclass
+class Prepared:
+    """A run up to its models: the resolved config, the feature matrix, the folds, the tasks and the fold job."""
+
+    universe: Universe
+    matrix: Matrix
+    layout: Layout
+    tasks: list[Task]
+    chains: list[list[Task]]
+    job: FoldJob
+    timer: Timer
+    fingerprint: str
+    features: pa.Table | None = None
+
+    @property
+    def config(self) -> Config:
+        return self.universe.config
+
+
+def prepare(
+    config: Config,
+    *,
+    save_features: bool = False,
+    keep_models: bool = False,
+    fingerprint: str | None = None,
+    universe: Universe | None = None,
+    plans: Plans | None = None,
+) -> Prepared:
+    """Everything before the models: the store, the feature plan, the matrix, the folds and the tasks. With `plans`
+    (a sweep's), a frame, matrix or fold layout that an earlier configuration built the same is taken from it."""
+    timer, t0 = Timer(), time.perf_counter()
+    universe = universe or resolve(config)
+    config = universe.config
+    frame, fingerprint = load_and_import(universe, fingerprint, timer, t0, plans)
+    with timer("validate"):
+        check_panel(frame, config)
+    with timer("features"):
+        feats = features_table(frame, config) if save_features else None
+        m = plans.matrix(frame, config.feature_names) if plans else Matrix.from_frame(frame, config.feature_names)
+        del frame  # the matrix holds what the folds need: the frame is not kept while the models fit
+        build = lambda: layout(m, config, universe.member(m))  # noqa: E731
+        lay = plans.layout(m, layout_key(config, universe), build) if plans else build()
+    tasks, chains = plan_tasks(config, len(lay.folds))
+    job = fold_job(m, lay, config, keep_models=keep_models)
+    return Prepared(universe, m, lay, tasks, chains, job, timer, fingerprint, feats)
+
+
+def layout_key(config: Config, universe: Universe) -> tuple:
+    """What a run's fold layout depends on besides its matrix (which a sweep's `Plans.layout` keys by identity)."""
+    folds = (config.fold_length, config.step_size, config.embargo, config.window, config.start_date, config.end_date)
+    return (*folds, config.benchmark, tuple(config.assets), universe.fingerprint)
+
+
 def run(
     config: Config,
     *,
@@ -138,23 +192,20 @@ def run(
     """Run the walk-forward; with `checkpoints`, skip the tasks they hold and save each new one as it finishes.
     `universe`: `walkforward.universe.resolve(config)` when the caller has it (its config, assets listed, is run);
     `plans`: feature frames already collected, shared by a sweep's configurations (walkforward/features/plan.py)."""
-    timer, t0 = Timer(), time.perf_counter()
-    universe = universe or resolve(config)
-    config = universe.config
-    frame, fingerprint = load_and_import(universe, fingerprint, timer, t0, plans)
-    with timer("validate"):
-        check_panel(frame, config)
-    with timer("features"):
-        feats = features_table(frame, config) if save_features else None
-        m = Matrix.from_frame(frame, config.feature_names)
-        del frame  # the matrix holds what the folds need: the frame is not kept while the models fit
-        lay = layout(m, config, universe.member(m))
-    tasks, chains = plan_tasks(config, len(lay.folds))
-    job = fold_job(m, lay, config, keep_models=config.model.warm_start and checkpoints is not None)
+    keep = config.model.warm_start and checkpoints is not None
+    p = prepare(
+        config, save_features=save_features, keep_models=keep, fingerprint=fingerprint, universe=universe, plans=plans
+    )
     opened = wall_clock()
-    with timer("models"):
-        results = fit_all(config, job, tasks, chains, progress, checkpoints, cancel, timer)
-    model_timings(timer, results, (opened, wall_clock()))
+    with p.timer("models"):
+        results = fit_all(p.config, p.job, p.tasks, p.chains, progress, checkpoints, cancel, p.timer)
+    model_timings(p.timer, results, (opened, wall_clock()))
+    return finish(p, results)
+
+
+def finish(p: Prepared, results: dict[Task, TaskResult]) -> EngineResult:
+    """Everything after the models: the backtest, the output tables and the metrics."""
+    config, m, lay, timer = p.config, p.matrix, p.layout, p.timer
     fold_info = [f.describe() for f in lay.folds]
     with timer("backtest"):
         bt = run_backtest(
@@ -172,8 +223,8 @@ def run(
         metrics=mets,
         folds=fold_info,
         timings=dict(timer),
-        features=feats,
-        fingerprint=fingerprint,
+        features=p.features,
+        fingerprint=p.fingerprint,
         model_cpu_seconds=sum(r.cpu_seconds for r in results.values()),
         presorted=TABLES,
         worker_peaks_mb=worker_peaks(results),

@@ -11,6 +11,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,59 @@ def check_output_dir(path: str) -> Path:
     return out
 
 
+@dataclass
+class RunDir:
+    """A run's directory, prepared: the engine chosen, the universe resolved, the data's fingerprint, the checkpoints
+    (empty, or resumed) and the seconds spent so far by stage."""
+
+    config: Config
+    out: Path
+    engine: Any
+    universe: Universe
+    fingerprint: str
+    checkpoints: Checkpoints
+    before: dict[str, float]
+    t0: float
+
+
+def open_run(config: Config, *, resume: bool = False, overwrite: bool = False) -> RunDir:
+    """Prepare `config.output_dir` for a run: refuse a directory holding one unless `overwrite` (start over) or
+    `resume` (the config and data must be the same), import the engine, resolve the universe."""
+    t0 = time.perf_counter()
+    out = check_output_dir(config.output_dir)
+    check_engine_options(config, resume)
+    t_import = time.perf_counter()
+    engine = engine_module(config.engine)  # start-up: the engine's modules (Polars, numpy...), timed as "import"
+    t_prepare = time.perf_counter()
+    # once, before the store and the plan; the legacy engine resolves "all" again by itself (the oracle shares no
+    # code with this), the runner needs the symbols for the data's fingerprint and run.json
+    universe = Universe(resolve_assets(config)) if config.engine == "legacy" else resolve(config)
+    t_resolved = time.perf_counter()
+    fingerprint = data_fingerprint(config.data_path, universe.config.symbols)
+    checkpoints = Checkpoints(out)
+    checkpoints.prepare(config, resume_fingerprint(fingerprint, universe), resume=resume, overwrite=overwrite)
+    before = {"import": t_prepare - t_import, "load": t_resolved - t_prepare, "write": time.perf_counter() - t_resolved}
+    return RunDir(config, out, engine, universe, fingerprint, checkpoints, before, t0)
+
+
+def close_run(run: RunDir, result: EngineResult, save_features: bool = False) -> dict[str, Any]:
+    """Write the run's outputs, then run.json (last: its presence marks a finished run); return run.json."""
+    t_write = time.perf_counter()
+    tables = dict(result.tables)
+    if save_features and result.features is not None:
+        tables["features"] = result.features
+    write_outputs(run.out, tables, result.metrics, presorted=result.presorted)
+    timings = dict(result.timings)
+    timings["write"] = time.perf_counter() - t_write
+    for stage, seconds in run.before.items():  # the engine's import and the run directory's preparation
+        timings[stage] = timings.get(stage, 0.0) + seconds
+    timings["total"] = time.perf_counter() - run.t0
+    info = run_info(run.config, result, run.fingerprint, timings, run.universe.config)
+    write_json(run.out / "run.json", info)
+    run.checkpoints.finish()
+    return info
+
+
 def execute(
     config: Config,
     *,
@@ -62,44 +116,19 @@ def execute(
     every fold as it finishes; `cancel` stops it between folds (raising `Cancelled`); `plans` holds feature frames
     that a sweep's configurations share (the Polars engine; walkforward/features/plan.py).
     """
-    t0 = time.perf_counter()
-    out = check_output_dir(config.output_dir)
-    check_engine_options(config, resume)
-    t_import = time.perf_counter()
-    engine = engine_module(config.engine)  # start-up: the engine's modules (Polars, numpy...), timed as "import"
-    t_prepare = time.perf_counter()
-    # once, before the store and the plan; the legacy engine resolves "all" again by itself (the oracle shares no
-    # code with this), the runner needs the symbols for the data's fingerprint and run.json
-    universe = Universe(resolve_assets(config)) if config.engine == "legacy" else resolve(config)
-    t_resolved = time.perf_counter()
-    resolved = universe.config
-    fingerprint = data_fingerprint(config.data_path, resolved.symbols)
-    checkpoints = Checkpoints(out)
-    checkpoints.prepare(config, resume_fingerprint(fingerprint, universe), resume=resume, overwrite=overwrite)
-    before = {"import": t_prepare - t_import, "load": t_resolved - t_prepare, "write": time.perf_counter() - t_resolved}
+    run = open_run(config, resume=resume, overwrite=overwrite)
     # what only the Polars engine takes: checkpoints, cancellation, the fingerprint and the universe it resolved
-    polars = dict(checkpoints=checkpoints, cancel=cancel, fingerprint=fingerprint, universe=universe, plans=plans)
+    polars = dict(
+        checkpoints=run.checkpoints, cancel=cancel, fingerprint=run.fingerprint, universe=run.universe, plans=plans
+    )
     try:
-        result = engine.run(
+        result = run.engine.run(
             config, progress=progress, save_features=save_features, **({} if config.engine == "legacy" else polars)
         )
     except WalkforwardError:
-        checkpoints.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
+        run.checkpoints.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
         raise
-    t_write = time.perf_counter()
-    tables = dict(result.tables)
-    if save_features and result.features is not None:
-        tables["features"] = result.features
-    write_outputs(out, tables, result.metrics, presorted=result.presorted)
-    timings = dict(result.timings)
-    timings["write"] = time.perf_counter() - t_write
-    for stage, seconds in before.items():  # the engine's import and the run directory's preparation
-        timings[stage] = timings.get(stage, 0.0) + seconds
-    timings["total"] = time.perf_counter() - t0
-    info = run_info(config, result, fingerprint, timings, resolved)
-    write_json(out / "run.json", info)  # last: its presence marks a finished run
-    checkpoints.finish()
-    return result, info
+    return result, close_run(run, result, save_features)
 
 
 def resume_fingerprint(fingerprint: str, universe: Universe | None) -> str:

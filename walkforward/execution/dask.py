@@ -76,6 +76,13 @@ class SavedEnviron:
                 os.environ.pop(key, None)
 
 
+def _key(task: Any) -> str:
+    """A task's part of its Dask key: `3-AAPL` for (3, "AAPL"), `0.2-3-AAPL` for a sweep's ((0, 2), 3, "AAPL")."""
+    if isinstance(task, tuple):
+        return "-".join(".".join(map(str, p)) if isinstance(p, tuple) else str(p) for p in task)
+    return str(task)
+
+
 def _result_only(output: tuple[Any, Any]) -> tuple[None, Any]:
     return None, output[1]
 
@@ -119,7 +126,7 @@ class DaskPool:
 
     def submit(self, task: Any, carry: Any, keep_model: bool) -> tuple[Future, Future]:
         """A link's future; when its chain continues, the future of its result alone (the model stays put)."""
-        key = f"wf-{self.run}-{'-'.join(map(str, task)) if isinstance(task, tuple) else task}"
+        key = f"wf-{self.run}-{_key(task)}"
         job = self.job if self.cut is None else self.cut(task)
         with warnings.catch_warnings():
             # a fold's cut is sent once, with its task, on purpose (see the module docstring): not a graph to fix

@@ -93,12 +93,12 @@ def fit_all(
     except TaskFailed as exc:
         if isinstance(exc.error, WalkforwardError):  # bad input found inside a fold: already names it
             raise exc.error from None
-        raise _fold_failed(exc, job) from exc.error
+        raise fold_failed(exc, job) from exc.error
     done.update({t: payload[0] for t, payload in new.items()})
     return done
 
 
-def _fold_failed(exc: TaskFailed, job: FoldJob) -> FoldFailed:
+def fold_failed(exc: TaskFailed, job: FoldJob) -> FoldFailed:
     """A failed task's error, naming the fold, its dates and its assets."""
     f, symbol = exc.task
     fold = job.folds[f]

@@ -24,6 +24,27 @@ from walkforward.models.registry import MODEL_KINDS
 
 
 @dataclass(frozen=True)
+class FitClock:
+    """When a fit ran (`time.time()` at its start and end), its seconds and its thread's CPU seconds."""
+
+    wall_start: float
+    wall_end: float = 0.0
+    seconds: float = 0.0
+    cpu: float = 0.0
+    _t0: float = 0.0
+    _cpu0: float = 0.0
+
+    @classmethod
+    def start(cls) -> FitClock:
+        return cls(wall_clock(), _t0=time.perf_counter(), _cpu0=time.thread_time())
+
+    def stop(self) -> FitClock:
+        """This clock stopped now; `cpu`: the thread's CPU seconds since it started."""
+        seconds, cpu = time.perf_counter() - self._t0, time.thread_time() - self._cpu0
+        return replace(self, wall_end=wall_clock(), seconds=seconds, cpu=cpu)
+
+
+@dataclass(frozen=True)
 class FoldJob:
     """Fit and predict one task `(fold, symbol)`; `symbol` is '*' for the unified model."""
 
@@ -61,41 +82,52 @@ class FoldJob:
         rows = np.concatenate([np.flatnonzero(k) + c for (c, _), k in zip(windows, keep, strict=True)])
         return rows, m.X[rows]
 
-    def __call__(self, task: tuple[int, str], previous: Any) -> tuple[Any, tuple[TaskResult, bytes | None]]:
-        f, symbol = task
+    def training(self, f: int, symbol: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Task (f, symbol)'s training rows (X, y): its window's complete member rows with a label, purged (the
+        label ends before the test window); None when there is none."""
         m = self.matrix
         a, b = self.offsets.train[f]
         train = self._rows(symbol, a, b) & m.complete[a:b] & ~np.isnan(m.y[a:b])
         train &= m.label_end[a:b] < self.offsets.test_lo[f]  # purge: the label ends before the test window
         if not train.any():
+            return None
+        return m.X[a:b][train], m.y[a:b][train]
+
+    def __call__(self, task: tuple[int, str], previous: Any) -> tuple[Any, tuple[TaskResult, bytes | None]]:
+        f, symbol = task
+        data = self.training(f, symbol)
+        if data is None:
             return self._without_model(f, symbol, previous)
-        w0, t0, cpu0 = wall_clock(), time.perf_counter(), time.thread_time()
-        kind = MODEL_KINDS[self.kind]
-        model = kind.fit(
+        clock = FitClock.start()
+        model = MODEL_KINDS[self.kind].fit(
             dict(self.params),
-            m.X[a:b][train],
-            m.y[a:b][train],
+            *data,
             seed=seed_for(self.seed, f, symbol),
             init_model=previous,
             estimator=self.estimator,
         )
-        w1, t1 = wall_clock(), time.perf_counter()
+        return model, self.predicted(model, f, symbol, clock.stop())
+
+    def predicted(self, model: Any, f: int, symbol: str, fit: FitClock) -> tuple[TaskResult, bytes | None]:
+        """Task (f, symbol)'s result: `model` (fitted as `fit` measured) predicts the task's test rows."""
+        kind = MODEL_KINDS[self.kind]
+        t1, cpu1 = time.perf_counter(), time.thread_time()
         rows, X_test = self._test(symbol, f)
         pred = kind.predict(model, X_test)
         w2, t2 = wall_clock(), time.perf_counter()
         result = TaskResult(
             rows=rows if self.row_index is None else self.row_index[rows],
             prediction=pred,
-            importance=kind.importance(model, m.X.shape[1]),
-            fit_seconds=t1 - t0,
+            importance=kind.importance(model, self.matrix.X.shape[1]),
+            fit_seconds=fit.seconds,
             predict_seconds=t2 - t1,
-            cpu_seconds=time.thread_time() - cpu0,
-            fit_start=w0,
-            fit_end=w1,
+            cpu_seconds=fit.cpu + time.thread_time() - cpu1,
+            fit_start=fit.wall_start,
+            fit_end=fit.wall_end,
             predict_end=w2,
         )
         result.pid, result.peak_rss_mb = process_peak()
-        return model, (result, kind.dump(model) if self.keep_models else None)
+        return result, kind.dump(model) if self.keep_models else None
 
     def for_task(self, task: tuple[int, str]) -> FoldJob:
         """This job cut to the rows `task` reads, in the same order: its fold's training and test windows and, for one

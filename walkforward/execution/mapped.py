@@ -40,24 +40,43 @@ class OnDisk:
         return np.asarray(np.load(self.path, mmap_mode="r", allow_pickle=False))
 
 
-def spill(value: Any, folder: Path, name: str = "job") -> Any:
-    """`value` with each large array under it saved to `folder/<field path>.npy` and replaced by an `OnDisk`."""
+def spill(value: Any, folder: Path, name: str = "job", _seen: dict[int, Any] | None = None) -> Any:
+    """`value` with each large array under it (through dataclass fields and dict values) saved to
+    `folder/<path>.npy` and replaced by an `OnDisk`; an array reached twice (jobs sharing a matrix) is saved once."""
+    seen = {} if _seen is None else _seen
+    if id(value) in seen:
+        return seen[id(value)][1]
     if isinstance(value, np.ndarray) and value.nbytes >= MIN_BYTES and not value.dtype.hasobject:
         path = folder / f"{name}.npy"
         np.save(path, value, allow_pickle=False)
-        return OnDisk(str(path))
-    if is_dataclass(value) and not isinstance(value, type):
-        changes = {f.name: spill(getattr(value, f.name), folder, f"{name}.{f.name}") for f in fields(value) if f.init}
-        return replace(value, **changes)
-    return value
+        out: Any = OnDisk(str(path))
+    elif isinstance(value, dict):
+        out = {k: spill(v, folder, f"{name}.{k}", seen) for k, v in value.items()}
+    elif is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: spill(getattr(value, f.name), folder, f"{name}.{f.name}", seen) for f in fields(value) if f.init
+        }
+        out = replace(value, **changes)
+    else:
+        return value
+    seen[id(value)] = (value, out)  # the value is held, so its id is not reused while spilling
+    return out
 
 
-def unspill(value: Any) -> Any:
-    """The inverse of `spill`: each `OnDisk` mapped back as a read-only array."""
+def unspill(value: Any, _seen: dict[Any, Any] | None = None) -> Any:
+    """The inverse of `spill`: each `OnDisk` mapped back as a read-only array (a file once, however often named)."""
+    seen = {} if _seen is None else _seen
     if isinstance(value, OnDisk):
-        return value.load()
+        if value.path not in seen:
+            seen[value.path] = value.load()
+        return seen[value.path]
+    if isinstance(value, dict):
+        return {k: unspill(v, seen) for k, v in value.items()}
     if is_dataclass(value) and not isinstance(value, type):
-        return replace(value, **{f.name: unspill(getattr(value, f.name)) for f in fields(value) if f.init})
+        if id(value) not in seen:  # one object (a matrix two jobs share) comes back as one object
+            fresh = {f.name: unspill(getattr(value, f.name), seen) for f in fields(value) if f.init}
+            seen[id(value)] = (value, replace(value, **fresh))
+        return seen[id(value)][1]
     return value
 
 

@@ -21,6 +21,7 @@ from walkforward.errors import DataError
 from walkforward.features.crosssection import cs_rank, cs_zscore
 from walkforward.features.custom import custom_exprs
 from walkforward.features.expressions import forward_return, ret
+from walkforward.features.matrix import Matrix
 from walkforward.features.registry import FEATURE_KINDS
 from walkforward.features.targets import TARGETS, TargetContext
 
@@ -149,6 +150,29 @@ class Plans:
 
     def __init__(self) -> None:
         self._frames: dict[tuple[str, str], pl.DataFrame] = {}
+        self._matrices: dict[tuple[int, tuple[str, ...]], Matrix] = {}
+        self._layouts: dict[tuple, Any] = {}
+
+    def matrix(self, frame: pl.DataFrame, names: tuple[str, ...]) -> Matrix:
+        """The matrix of `names` over `frame`, built once per frame this object holds (a frame from `collector` is
+        the same object for every configuration of its plan), so their fold jobs share it; any other frame's is
+        built anew."""
+        if not any(f is frame for f in self._frames.values()):
+            return Matrix.from_frame(frame, names)
+        key = (id(frame), tuple(names))
+        if key not in self._matrices:
+            self._matrices[key] = Matrix.from_frame(frame, names)
+        return self._matrices[key]
+
+    def layout(self, matrix: Matrix, key: tuple, build: Callable[[], Any]) -> Any:
+        """The fold layout `build()` makes over `matrix` for `key` (the folds' settings), built once per pair when
+        this object holds the matrix (ids are only keys while their objects live)."""
+        if not any(m is matrix for m in self._matrices.values()):
+            return build()
+        full = (id(matrix), *key)
+        if full not in self._layouts:
+            self._layouts[full] = build()
+        return self._layouts[full]
 
     def collector(self, plan: pl.LazyFrame, fingerprint: str) -> Callable[[], pl.DataFrame]:
         try:

@@ -2,8 +2,7 @@
 values. The trials are the grid's product, or a seeded random sample of it without replacement; each has a short
 stable id and its validated config.
 
-The grid only builds configs; running them is `walkforward.sweeps.run`'s. A later scheduler could take every
-trial's (fold, asset) tasks from here and submit them all to one executor.
+The grid only builds configs; running them is `walkforward.sweeps.run`'s.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """`walkforward.sweep` / `wf sweep`: run every configuration of a grid exactly as `wf run` would, each into
 `output_dir/<id>/`, then write `configs.json`, `leaderboard.parquet` and `overfitting.json` (methodology §9).
 
-The trials run one after another, each on the configured executor. Each trial is `runner.execute` of its own config
-(so its outputs are bitwise those of a separate `wf run`); trials with the same feature plan collect it once
-(`features.plan.Plans`). A later version can submit every trial's (fold, asset) tasks to one executor, from the same
-list of trials, without changing what is written.
+The Polars configurations run together (together.py): each is prepared as `wf run` prepares it, their feature
+plans, matrices and fold layouts shared where equal, every (configuration, fold, asset) task on one executor with
+equal LightGBM Datasets built once (shared.py); then each writes its outputs, bitwise those of a separate `wf run`.
+Legacy configurations (the oracle) run one after another, each alone.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from walkforward.cancel import Cancellation
 from walkforward.config import Config, load_config
 from walkforward.execution.checkpoints import RunDirError
 from walkforward.features.plan import Plans
@@ -25,6 +26,7 @@ from walkforward.outputs import write_json
 from walkforward.runner import check_output_dir, execute
 from walkforward.sweeps import board
 from walkforward.sweeps.grid import Trial, check_grid, read_grid, trials
+from walkforward.sweeps.together import Pending, TaskProgress, run_together
 
 # (index from 1, number of trials, the trial, "run" | "resume" | "reuse") before each trial starts
 TrialProgress = Callable[[int, int, Trial, str], None]
@@ -51,6 +53,8 @@ def sweep(
     resume: bool = False,
     overwrite: bool = False,
     on_trial: TrialProgress | None = None,
+    on_task: TaskProgress | None = None,
+    cancel: Cancellation | None = None,
 ) -> SweepResult:
     """Run the grid's configurations of `base` (a Config, a JSON config's path, a dict, or None for the default).
 
@@ -65,26 +69,33 @@ def sweep(
     root = check_output_dir(str(output_dir))
     write_json(root / "configs.json", {t.id: t.params for t in chosen})
     run_dirs: dict[str, Path] = {}
-    plans = Plans()  # configurations that differ only in what the feature plan does not read collect it once
+    pending: list[Pending] = []
     for i, trial in enumerate(chosen, start=1):
         cfg = trial.config.replace(output_dir=str(root / trial.id))
         mode = _mode(cfg, resume=resume, overwrite=overwrite)
         if on_trial is not None:
             on_trial(i, len(chosen), trial, mode)
-        if mode != "reuse":
-            try:
-                execute(cfg, resume=mode == "resume", overwrite=overwrite, plans=plans)
-            except RunDirError as exc:
-                raise RunDirError(
-                    f"configuration {trial.id}: {exc}; or pass --resume to reuse the sweep's runs"
-                ) from None
         run_dirs[trial.id] = Path(cfg.output_dir)
+        if mode == "reuse":
+            continue
+        if cfg.engine == "legacy":  # the oracle runs each configuration alone, as it always does
+            _run_alone(trial, cfg, mode, overwrite)
+        else:
+            pending.append(Pending(trial.id, cfg, resume=mode == "resume", overwrite=overwrite))
+    run_together(pending, Plans(), on_task, cancel)
     series = [board.portfolio_returns(run_dirs[t.id]) for t in chosen]
     table = board.leaderboard(chosen, run_dirs, series)
     over = board.overfitting(series)
     table.write_parquet(root / "leaderboard.parquet")
     write_json(root / "overfitting.json", over)
     return SweepResult(root, table, over, run_dirs, {t.id: t.params for t in chosen})
+
+
+def _run_alone(trial: Trial, config: Config, mode: str, overwrite: bool) -> None:
+    try:
+        execute(config, resume=mode == "resume", overwrite=overwrite)
+    except RunDirError as exc:
+        raise RunDirError(f"configuration {trial.id}: {exc}; or pass --resume to reuse the sweep's runs") from None
 
 
 def _base_config(base: Config | str | os.PathLike[str] | dict[str, Any] | None) -> Config:
