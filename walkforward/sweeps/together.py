@@ -117,7 +117,8 @@ def _fit(
             if isinstance(exc.error, WalkforwardError)
             else fold_failed(TaskFailed((f, symbol), exc.error), jobs[trials[0]])
         )
-        raise type(error)(f"configuration {pending[trials[0]].id}: {error}") from exc.error
+        names = ", ".join(pending[t].id for t in trials)
+        raise type(error)(f"configuration{'s' if len(trials) > 1 else ''} {names}: {error}") from exc.error
     results = plan.done
     for (_, f, symbol), payload in out.items():
         for t, (result, _) in payload.items():

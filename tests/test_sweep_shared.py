@@ -1,0 +1,106 @@
+"""A sweep's shared work (walkforward/sweeps/shared.py, together.py): one executor for every configuration's tasks,
+tasks grouped only where their training rows and share keys are equal, costliest first; outputs bitwise those of
+separate runs on every local executor, warm start included; a failing configuration is named."""
+
+from __future__ import annotations
+
+import pytest
+
+import walkforward
+from tests.small import make_small_data, small_config
+from walkforward import engine
+from walkforward.errors import FoldFailed
+from walkforward.execution import scheduler
+from walkforward.features.plan import Plans
+from walkforward.models.lightgbm import LightGBMModel
+from walkforward.outputs import TABLES
+from walkforward.sweeps import shared
+from walkforward.sweeps.grid import trials
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_small_data(tmp_path_factory.mktemp("data"))
+
+
+def same_outputs(a, b) -> None:
+    for name in (*(f"{t}.parquet" for t in TABLES), "metrics.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def prepared(data, grid, **changes):
+    plans = Plans()
+    chosen = trials(small_config(data, **changes), grid)
+    return {i: engine.prepare(t.config, plans=plans) for i, t in enumerate(chosen)}
+
+
+def test_tasks_group_only_on_equal_rows_and_share_keys(data, monkeypatch):
+    # a share key that ignores num_leaves (as LightGBM's Dataset does)
+    monkeypatch.setattr(LightGBMModel, "share_key", lambda self, params, seed, est: (params["n_estimators"], seed))
+    grid = {"horizon": [1, 5], "model.params.num_leaves": [4, 8], "model.params.n_estimators": [10, 20]}
+    p = prepared(data, grid)
+    assert p[0].matrix is p[1].matrix is p[2].matrix and p[0].matrix is not p[4].matrix  # one matrix per horizon
+    assert p[0].layout is p[3].layout
+    jobs = {t: x.job for t, x in p.items()}
+    plan = shared.plan_sweep(jobs, {t: (x.config, x.tasks, x.chains) for t, x in p.items()}, _no_checkpoints(p))
+    groups = {trials_ for chain in plan.chains for trials_, _, _ in chain}
+    # trials 0..3 have horizon 1 (num_leaves 4, 4, 8, 8 with 10, 20, 10, 20 rounds), 4..7 horizon 5 likewise
+    assert groups == {(0, 2), (1, 3), (4, 6), (5, 7)}
+    assert plan.n_tasks == sum(len(x.tasks) for x in p.values()) == 8 * len(p[0].tasks)
+    assert sum(len(c) for c in plan.chains) == 4 * len(p[0].tasks)  # each task of each group once
+    costs = [shared._cost(jobs, c) for c in plan.chains]
+    assert costs == sorted(costs, reverse=True)  # costliest first: the 20-round groups lead
+
+
+def _no_checkpoints(p):
+    class Empty:
+        def load(self, tasks):
+            return {}
+
+    return {t: Empty() for t in p}
+
+
+def test_a_kind_without_share_key_never_groups(data):
+    grid = {"model.params.n_estimators": [5, 10]}
+    p = prepared(data, grid, **{"model.kind": "random_forest", "model.params": {}})
+    assert p[0].matrix is p[1].matrix  # the same rows, yet random forests share nothing
+    jobs = {t: x.job for t, x in p.items()}
+    plan = shared.plan_sweep(jobs, {t: (x.config, x.tasks, x.chains) for t, x in p.items()}, _no_checkpoints(p))
+    assert {len(trials_) for chain in plan.chains for trials_, _, _ in chain} == {1}
+    assert len(plan.chains) == 2 * len(p[0].tasks)
+
+
+def test_one_pool_runs_every_configuration(data, tmp_path, monkeypatch):
+    opened = []
+    real = scheduler.open_pool
+
+    def counting(*args, **kwargs):
+        opened.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scheduler, "open_pool", counting)
+    grid = {"model.params.num_leaves": [4, 8], "model.params.learning_rate": [0.05, 0.1]}
+    swept = walkforward.sweep(small_config(data), grid, output_dir=tmp_path / "sweep")
+    assert opened == ["threads"]
+    for trial_id, params in swept.configs.items():
+        alone = tmp_path / trial_id
+        walkforward.run(small_config(data, alone, **params))
+        same_outputs(swept.run_dirs[trial_id], alone)
+
+
+@pytest.mark.parametrize("executor", ["processes", "threads"])
+def test_warm_start_and_per_asset_sweeps_match_separate_runs(data, tmp_path, executor):
+    base = small_config(data, executor=executor, **{"model.warm_start": True})
+    grid = {"model.params.num_leaves": [4, 8], "model.scope": ["unified", "per_asset"]}
+    swept = walkforward.sweep(base, grid, output_dir=tmp_path / "sweep")
+    for trial_id, params in swept.configs.items():
+        alone = tmp_path / trial_id
+        walkforward.run(small_config(data, alone, **{"model.warm_start": True}, **params))
+        same_outputs(swept.run_dirs[trial_id], alone)
+
+
+def test_a_failing_configuration_is_named_and_the_others_keep_their_checkpoints(data, tmp_path):
+    grid = {"model.params.objective": ["regression", "no_such_objective"]}
+    chosen = trials(small_config(data), grid)
+    with pytest.raises(FoldFailed, match=rf"configurations? [^:]*{chosen[1].id}[^:]*: fold \d+ .*no_such_objective"):
+        walkforward.sweep(small_config(data, n_jobs=1), grid, output_dir=tmp_path / "sweep")
