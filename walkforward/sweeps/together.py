@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from walkforward import engine
@@ -50,14 +51,31 @@ def run_together(
     try:
         prepared = {t: _prepare(p, opened, t, plans) for t, p in enumerate(pending)}
         results, timings, window = _fit(pending, prepared, opened, progress, cancel)
-        for t, p in prepared.items():
+
+        def finish(t: int) -> None:
+            p, mine = prepared[t], results[t]
             p.timer.update(timings)
-            engine.model_timings(p.timer, results[t], window)
-            close_run(opened[t], engine.finish(p, results[t]))
+            engine.model_timings(p.timer, mine, window)
+            close_run(opened[t], engine.finish(p, mine))
+
+        _each(finish, list(prepared), pending[0].config.resolved_n_jobs)
     except WalkforwardError:
         for run in opened.values():
             run.checkpoints.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
         raise
+
+
+def _each(fn: Callable[[int], None], items: list[int], n_jobs: int) -> None:
+    """`fn` on every item, in `n_jobs` threads (each configuration's backtest, metrics and writing are its own:
+    numpy and Polars release the GIL for most of them); the first error is raised once all have stopped."""
+    if n_jobs <= 1 or len(items) <= 1:
+        for item in items:
+            fn(item)
+        return
+    with ThreadPoolExecutor(min(n_jobs, len(items)), thread_name_prefix="wf-finish") as pool:
+        futures = [pool.submit(fn, item) for item in items]
+    for fut in futures:
+        fut.result()
 
 
 def _prepare(p: Pending, opened: dict[int, RunDir], t: int, plans: Plans) -> engine.Prepared:
