@@ -25,7 +25,7 @@ from typing import Any
 from bench.gate import cold_check, determinism_gate, repeat_check
 from bench.machine import machine_info
 from bench.speedups import add_speedups, executor_overhead
-from bench.workloads import WORKLOADS, ensure_dataset
+from bench.workloads import SWEEP_WORKLOADS, WORKLOADS, ensure_dataset
 from walkforward.config import available_cores
 from walkforward.data.layout import store_root
 from walkforward.errors import WalkforwardError
@@ -64,6 +64,8 @@ class BenchResult:
     cases: list[dict[str, Any]] = field(default_factory=list)
     gate: list[dict[str, Any]] = field(default_factory=list)
     overhead: list[dict[str, Any]] = field(default_factory=list)  # another executor vs the thread pool
+    sweeps: list[dict[str, Any]] = field(default_factory=list)  # the sweep workloads' cases (bench/sweeps.py)
+    sweep_overhead: list[dict[str, Any]] = field(default_factory=list)  # a sweep on another executor vs threads
 
     @property
     def ok(self) -> bool:
@@ -78,7 +80,9 @@ def plan(
     on that executor too (its overhead is measured against the thread pool)."""
     unknown = [w for w in workloads if w not in WORKLOADS]
     if unknown:
-        raise WalkforwardError(f"unknown workload {unknown[0]!r}; choose from {', '.join(WORKLOADS)}")
+        raise WalkforwardError(
+            f"unknown workload {unknown[0]!r}; choose from {', '.join([*WORKLOADS, *SWEEP_WORKLOADS])}"
+        )
     if not workers or any(w < 1 for w in workers):
         raise WalkforwardError(f"--workers must be positive integers like 1,2,4; got {workers}")
     if executor not in EXECUTORS:
@@ -260,6 +264,8 @@ def write_report(result: BenchResult, path: Path, command: str) -> None:
             "date": time.strftime("%Y-%m-%d %H:%M:%S"),
             "cases": result.cases,
             "executor_overhead": result.overhead,
+            "sweep_cases": result.sweeps,
+            "sweep_executor_overhead": result.sweep_overhead,
             "determinism_gate": {"ok": result.ok, "checks": result.gate},
         },
     )
