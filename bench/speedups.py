@@ -45,16 +45,10 @@ def executor_overhead(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         )
         if base is None:
             continue
-        wall, base_wall = row["wall_seconds"]["median"], base["wall_seconds"]["median"]
         run, base_run = row["run_seconds"]["median"], base["run_seconds"]["median"]
         out.append(
             {
-                "workload": row["workload"],
-                "workers": row["workers"],
-                "executor": row["executor"],
-                "wall_seconds": wall,
-                "threads_wall_seconds": base_wall,
-                "wall_overhead": wall / base_wall - 1 if base_wall else None,
+                **_wall_overhead(row, base),
                 "run_seconds": run,
                 "threads_run_seconds": base_run,
                 "run_overhead": run / base_run - 1 if base_run else None,
@@ -83,17 +77,11 @@ def sweep_overhead(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         base = _find(rows, workload=row["workload"], mode="sweep", executor="threads", workers=row["workers"])
         if base is None:
             continue
-        wall, base_wall = row["wall_seconds"]["median"], base["wall_seconds"]["median"]
         command, base_command = row["command_seconds"], base["command_seconds"]
         out.append(
             {
-                "workload": row["workload"],
-                "workers": row["workers"],
-                "executor": row["executor"],
-                "wall_seconds": wall,
-                "threads_wall_seconds": base_wall,
-                "wall_overhead": wall / base_wall - 1 if base_wall else None,
-                "extra_seconds": wall - base_wall,
+                **_wall_overhead(row, base),
+                "extra_seconds": row["wall_seconds"]["median"] - base["wall_seconds"]["median"],
                 "command_seconds": command,
                 "threads_command_seconds": base_command,
                 "command_overhead": command / base_command - 1 if base_command else None,
@@ -105,3 +93,17 @@ def sweep_overhead(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _find(rows: list[dict[str, Any]], **keys: Any) -> dict[str, Any] | None:
     """The first row with these values."""
     return next((r for r in rows if all(r[k] == v for k, v in keys.items())), None)
+
+
+def _wall_overhead(row: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """A case on another executor against `base`, the thread pool's with as many workers: process wall medians and
+    the extra as a share of the thread pool's."""
+    wall, base_wall = row["wall_seconds"]["median"], base["wall_seconds"]["median"]
+    return {
+        "workload": row["workload"],
+        "workers": row["workers"],
+        "executor": row["executor"],
+        "wall_seconds": wall,
+        "threads_wall_seconds": base_wall,
+        "wall_overhead": wall / base_wall - 1 if base_wall else None,
+    }

@@ -19,23 +19,18 @@ from __future__ import annotations
 import json
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.gate import runs_check
+from bench.harness import BenchResult, check_options, run_bench, run_module
 from bench.speedups import sweep_overhead, sweep_speedups
 from bench.workloads import SWEEP_WORKLOADS, WORKLOADS, SweepWorkload, ensure_dataset
 from walkforward.config import load_config
 from walkforward.errors import WalkforwardError
-from walkforward.execution.registry import EXECUTORS
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -66,10 +61,7 @@ def sweep_plan(
     unknown = [n for n in names if n not in sweeps]
     if unknown:
         raise WalkforwardError(f"unknown sweep workload {unknown[0]!r}; choose from {', '.join(sweeps)}")
-    if not workers or any(w < 1 for w in workers):
-        raise WalkforwardError(f"--workers must be positive integers like 1,2,4; got {workers}")
-    if executor not in EXECUTORS:
-        raise WalkforwardError(f"--executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+    check_options(workers, executor)
     cases = []
     for name in names:
         for n in workers:
@@ -120,6 +112,26 @@ def run_sweeps(
             shutil.rmtree(root, ignore_errors=True)
     sweep_speedups(rows)
     return SweepBench(rows, gate, sweep_overhead(rows))
+
+
+def run_all(
+    names: list[str],
+    workers: list[int],
+    repeat: int,
+    *,
+    on_case: Callable[[Any, int], None] | None = None,
+    **options: Any,
+) -> BenchResult:
+    """`run_bench` over the plain workloads among `names` and `run_sweeps` over the sweep workloads, in one result.
+    `options`: `run_bench`'s keywords; the sweeps take `executor`, `scheduler` and `keep_dir` of them."""
+    sweeps = [n for n in names if n in SWEEP_WORKLOADS]
+    plain = [n for n in names if n not in SWEEP_WORKLOADS]
+    result = run_bench(plain, workers, repeat, on_case=on_case, **options) if plain or not sweeps else BenchResult()
+    if sweeps:
+        keys = {k: options[k] for k in ("executor", "scheduler", "keep_dir") if k in options}
+        swept = run_sweeps(sweeps, workers, repeat, on_case=on_case, **keys)
+        result.sweeps, result.sweep_overhead, result.gate = swept.cases, swept.overhead, result.gate + swept.gate
+    return result
 
 
 def sweep_gate(cases: list[SweepCase], outputs: dict[SweepCase, dict[str, Path]]) -> list[dict[str, Any]]:
@@ -193,15 +205,7 @@ def run_wf(args: list[str], what: str) -> dict[str, Any]:
     """`wf ARGS` in a fresh interpreter (bench/cli_case.py): what it measured plus the process wall time."""
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"
-        t0 = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "bench.cli_case", str(result), *args], capture_output=True, text=True, cwd=ROOT
-        )
-        wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise WalkforwardError(f"bench case {what} failed: wf {args[0]}: {tail[0]}")
-        return {**json.loads(result.read_text()), "wall_seconds": wall}
+        return run_module("bench.cli_case", [str(result), *args], result, f"{what} (wf {args[0]})")
 
 
 def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -27,31 +27,23 @@ def _x(v: Any, pattern: str = "{:.2f}") -> str:
     return "—" if v is None else pattern.format(v)
 
 
+def _table(title: str, caption: str, columns: tuple[str, ...], left: tuple[str, ...]) -> Table:
+    """A rich table with these columns, right-aligned but for `left`."""
+    t = Table(title=title, caption=caption, header_style="bold")
+    for col in columns:
+        t.add_column(col, justify="left" if col in left else "right", no_wrap=True)
+    return t
+
+
 def workload_table(workload: str, rows: list[dict[str, Any]]) -> Table:
-    t = Table(
-        title=f"workload {workload} ({rows[0]['n_folds']} folds)",
-        caption="wall: process, start-up included; cold: the same case on a Parquet store rebuilt from the data; "
+    caption = (
+        "wall: process, start-up included; cold: the same case on a Parquet store rebuilt from the data; "
         "floor/wall: model CPU / min(workers, cores) / in-process run; other: share of the in-process wall time, "
         "start-up excluded, spent outside the models; peer: pandas + a process pool (bench/peer); MB: peak RSS, "
-        "counting the worker processes of the peer and of wf's processes/dask executors",
-        header_style="bold",
+        "counting the worker processes of the peer and of wf's processes/dask executors"
     )
-    cols = (
-        "case",
-        "wall s",
-        "min–max",
-        "cold s",
-        "×peer",
-        "×legacy",
-        "×1 worker",
-        "eff.",
-        "floor/wall",
-        "other",
-        "MB",
-        "note",
-    )
-    for col in cols:
-        t.add_column(col, justify="left" if col in ("case", "note") else "right", no_wrap=True)
+    cols = ("case", "wall s", "min–max", "cold s", "×peer", "×legacy", "×1 worker", "eff.", "floor/wall", "other")
+    t = _table(f"workload {workload} ({rows[0]['n_folds']} folds)", caption, (*cols, "MB", "note"), ("case", "note"))
     for r in rows:
         w = r["wall_seconds"]
         note = "oversubscribed" if r["oversubscribed"] else ""
@@ -73,13 +65,12 @@ def workload_table(workload: str, rows: list[dict[str, Any]]) -> Table:
 
 
 def overhead_table(rows: list[dict[str, Any]]) -> Table:
-    t = Table(
-        title="executor overhead vs the thread pool",
-        caption="wall: process, start-up included; run: in-process; executor: starting and stopping the workers",
-        header_style="bold",
+    t = _table(
+        "executor overhead vs the thread pool",
+        "wall: process, start-up included; run: in-process; executor: starting and stopping the workers",
+        ("workload", "case", "wall s", "threads wall s", "overhead", "run s", "threads run s", "executor s"),
+        ("workload", "case"),
     )
-    for col in ("workload", "case", "wall s", "threads wall s", "overhead", "run s", "threads run s", "executor s"):
-        t.add_column(col, justify="left" if col in ("workload", "case") else "right", no_wrap=True)
     for r in rows:
         t.add_row(
             r["workload"],
@@ -96,16 +87,15 @@ def overhead_table(rows: list[dict[str, Any]]) -> Table:
 
 def sweep_table(workload: str, rows: list[dict[str, Any]]) -> Table:
     first = rows[0]
-    t = Table(
-        title=f"{workload}: {first['configurations']} configurations of {first['base_workload']} "
+    t = _table(
+        f"{workload}: {first['configurations']} configurations of {first['base_workload']} "
         f"({first['n_folds']} folds each)",
-        caption="wall: process wall time, start-up included, summed over the separate `wf run` processes; "
+        "wall: process wall time, start-up included, summed over the separate `wf run` processes; "
         "in-command: inside the `wf` commands; ×separate: the separate runs' wall over the case's; MB: the largest "
         "peak RSS of the `wf` processes (Dask's workers not counted)",
-        header_style="bold",
+        ("case", "processes", "wall s", "min–max", "in-command s", "×separate", "MB", "note"),
+        ("case", "note"),
     )
-    for col in ("case", "processes", "wall s", "min–max", "in-command s", "×separate", "MB", "note"):
-        t.add_column(col, justify="left" if col in ("case", "note") else "right", no_wrap=True)
     for r in rows:
         w = r["wall_seconds"]
         t.add_row(
@@ -122,14 +112,12 @@ def sweep_table(workload: str, rows: list[dict[str, Any]]) -> Table:
 
 
 def sweep_overhead_table(rows: list[dict[str, Any]]) -> Table:
-    t = Table(
-        title="sweep executor overhead vs the thread pool",
-        caption="wall: process, start-up included; in-command: inside `wf sweep`",
-        header_style="bold",
+    t = _table(
+        "sweep executor overhead vs the thread pool",
+        "wall: process, start-up included; in-command: inside `wf sweep`",
+        ("workload", "case", "wall s", "threads wall s", "overhead", "extra s", "in-command s", "threads in-cmd s"),
+        ("workload", "case"),
     )
-    cols = ("workload", "case", "wall s", "threads wall s", "overhead", "extra s", "in-command s", "threads in-cmd s")
-    for col in cols:
-        t.add_column(col, justify="left" if col in ("workload", "case") else "right", no_wrap=True)
     for r in rows:
         t.add_row(
             r["workload"],
@@ -203,10 +191,10 @@ def bench(
 
 
 def with_progress(names: list[str], counts: list[int], repeat: int, options: dict[str, Any], shown: bool) -> Any:
-    """`run_bench` over the plain workloads and `run_sweeps` over the sweep workloads, with a progress bar over their
-    cases (and the cold run of each plain workload)."""
-    from bench.harness import BenchResult, plan, run_bench
-    from bench.sweeps import run_sweeps, sweep_plan
+    """`run_all` (the plain and the sweep workloads) with a progress bar over their cases (and the cold run of each
+    plain workload)."""
+    from bench.harness import plan
+    from bench.sweeps import run_all, sweep_plan
     from bench.workloads import SWEEP_WORKLOADS
 
     sweeps = [n for n in names if n in SWEEP_WORKLOADS]
@@ -222,11 +210,7 @@ def with_progress(names: list[str], counts: list[int], repeat: int, options: dic
             bar.update(task, completed=seen[0], description=f"{case.workload}: {case.label} (repeat {r + 1})")
             seen[0] += 1
 
-        result = run_bench(plain, counts, repeat, on_case=on_case, **options) if plain else BenchResult()
-        if sweeps:
-            keys = ("executor", "scheduler", "keep_dir")
-            swept = run_sweeps(sweeps, counts, repeat, on_case=on_case, **{k: options[k] for k in keys})
-            result.sweeps, result.sweep_overhead, result.gate = swept.cases, swept.overhead, result.gate + swept.gate
+        result = run_all(names, counts, repeat, on_case=on_case, **options)
         bar.update(task, completed=total, description="done")
     return result
 
