@@ -1,10 +1,10 @@
-"""The bench's determinism gate: outputs compared across engines, worker counts, repeats and a cold store.
+"""The bench's determinism gate: outputs compared across engines, worker counts, repeats, a cold store and sweeps.
 
 On the first repeat: every Polars run against the legacy run of the workload (trades exactly; predictions, returns,
 metrics within 1e-9), every worker count against the first (bitwise), and the peer's predictions against the first
 Polars run's (bitwise). Every later repeat of a case against its first repeat (bitwise; the peer's predictions against
 the first Polars run's), before that repeat's folder is deleted; and the run on a store rebuilt cold against the same
-case's first repeat (bitwise).
+case's first repeat (bitwise). A sweep's configurations are compared one by one (`runs_check`, bench/sweeps.py).
 """
 
 from __future__ import annotations
@@ -57,3 +57,17 @@ def cold_check(case: Any, out: Path, outputs: dict[Any, Path]) -> dict[str, Any]
 def gate_row(workload: str, check: str, cmp: Any) -> dict[str, Any]:
     bad = [f"{t.name}: {t.message}" for t in cmp.tables if not t.ok]
     return {"workload": workload, "check": check, "ok": cmp.ok, "problems": bad}
+
+
+def runs_check(workload: str, check: str, expected: dict[str, Path], got: dict[str, Path]) -> dict[str, Any]:
+    """Several runs, each named (a sweep's configurations), against the same names' runs in `expected`, bitwise:
+    one gate row, naming each configuration that differs, is missing or was not expected."""
+    problems = []
+    for name, path in expected.items():
+        if name not in got:
+            problems.append(f"{name}: missing")
+            continue
+        cmp = compare_runs(path, got[name], 0.0)
+        problems += [f"{name}: {t.name}: {t.message}" for t in cmp.tables if not t.ok]
+    problems += [f"{name}: not expected" for name in got if name not in expected]
+    return {"workload": workload, "check": check, "ok": not problems, "problems": problems}

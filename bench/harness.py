@@ -6,6 +6,8 @@ process pool on every core) once per workload and repeat, unless left out (`peer
 worker count and repeat; and, once per workload, the first Polars case again on a Parquet store rebuilt from the data
 (cold: the store's folder deleted; the operating system's file cache stays warm), reported as `cold_wall_seconds`
 next to that case's warm wall time. The determinism gate (bench/gate.py) checks every repeat and the cold run.
+The sweep workloads (`sweep-large`, `sweep-wide`) have cases of their own, run by bench/sweeps.py; their rows go to
+the report's `sweep_cases` and `sweep_executor_overhead`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 from bench.gate import cold_check, determinism_gate, repeat_check
 from bench.machine import machine_info
 from bench.speedups import add_speedups, executor_overhead
-from bench.workloads import WORKLOADS, ensure_dataset
+from bench.workloads import SWEEP_WORKLOADS, WORKLOADS, ensure_dataset
 from walkforward.config import available_cores
 from walkforward.data.layout import store_root
 from walkforward.errors import WalkforwardError
@@ -38,7 +40,8 @@ __all__ = ["Case", "determinism_gate", "executor_overhead", "plan", "run_bench",
 STAGES = (
     "import", "load", "validate", "features", "executor", "models", "fit", "predict", "backtest", "metrics", "write",
 )  # fmt: skip
-RESULTS = Path(__file__).resolve().parent / "results"  # where `wf bench` writes its report unless told
+ROOT = Path(__file__).resolve().parent.parent  # the repository: `python -m bench.case` runs from here
+RESULTS = ROOT / "bench" / "results"  # where `wf bench` writes its report unless told
 STARTUP = ("import", "executor")  # importing the engine and model library; starting and stopping workers
 
 
@@ -64,6 +67,8 @@ class BenchResult:
     cases: list[dict[str, Any]] = field(default_factory=list)
     gate: list[dict[str, Any]] = field(default_factory=list)
     overhead: list[dict[str, Any]] = field(default_factory=list)  # another executor vs the thread pool
+    sweeps: list[dict[str, Any]] = field(default_factory=list)  # the sweep workloads' cases (bench/sweeps.py)
+    sweep_overhead: list[dict[str, Any]] = field(default_factory=list)  # a sweep on another executor vs threads
 
     @property
     def ok(self) -> bool:
@@ -78,11 +83,10 @@ def plan(
     on that executor too (its overhead is measured against the thread pool)."""
     unknown = [w for w in workloads if w not in WORKLOADS]
     if unknown:
-        raise WalkforwardError(f"unknown workload {unknown[0]!r}; choose from {', '.join(WORKLOADS)}")
-    if not workers or any(w < 1 for w in workers):
-        raise WalkforwardError(f"--workers must be positive integers like 1,2,4; got {workers}")
-    if executor not in EXECUTORS:
-        raise WalkforwardError(f"--executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+        raise WalkforwardError(
+            f"unknown workload {unknown[0]!r}; choose from {', '.join([*WORKLOADS, *SWEEP_WORKLOADS])}"
+        )
+    check_options(workers, executor)
     cases = []
     for w in workloads:
         if legacy:
@@ -92,6 +96,13 @@ def plan(
         for ex in dict.fromkeys(("threads", executor)):
             cases += [Case(w, "polars", n, ex) for n in workers]
     return cases
+
+
+def check_options(workers: list[int], executor: str) -> None:
+    if not workers or any(w < 1 for w in workers):
+        raise WalkforwardError(f"--workers must be positive integers like 1,2,4; got {workers}")
+    if executor not in EXECUTORS:
+        raise WalkforwardError(f"--executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
 
 
 def run_case(case: Case, out_dir: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -108,19 +119,20 @@ def run_case(case: Case, out_dir: Path, extra: dict[str, Any] | None = None) -> 
     with tempfile.TemporaryDirectory() as tmp:
         spec, result = Path(tmp) / "spec.json", Path(tmp) / "result.json"
         spec.write_text(json.dumps({"overrides": overrides}))
-        t0 = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "bench.peer" if case.engine == "peer" else "bench.case", str(spec), str(result)],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).resolve().parent.parent,
-        )
-        wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise WalkforwardError(f"bench case {case.workload} {case.label} failed: {tail[0]}")
-        measured = json.loads(result.read_text())
-    return {**measured, "wall_seconds": wall}
+        module = "bench.peer" if case.engine == "peer" else "bench.case"
+        return run_module(module, [str(spec), str(result)], result, f"{case.workload} {case.label}")
+
+
+def run_module(module: str, args: list[str], result: Path, what: str) -> dict[str, Any]:
+    """`python -m MODULE ARGS` in a fresh interpreter, from the repository root: the JSON it wrote to `result` plus
+    the process wall time. A failure is a one-line error naming `what` and the process's last line."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise WalkforwardError(f"bench case {what} failed: {tail[0]}")
+    return {**json.loads(result.read_text()), "wall_seconds": wall}
 
 
 def run_bench(
@@ -260,6 +272,8 @@ def write_report(result: BenchResult, path: Path, command: str) -> None:
             "date": time.strftime("%Y-%m-%d %H:%M:%S"),
             "cases": result.cases,
             "executor_overhead": result.overhead,
+            "sweep_cases": result.sweeps,
+            "sweep_executor_overhead": result.sweep_overhead,
             "determinism_gate": {"ok": result.ok, "checks": result.gate},
         },
     )

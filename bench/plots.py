@@ -75,3 +75,36 @@ def plot(cases: list[dict[str, Any]], path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_sweeps(rows: list[dict[str, Any]], path: Path) -> Path:
+    """One panel per sweep workload: a bar per case, the process wall time (median; the separate case's summed over
+    its processes), split into what comes before each command (the interpreter, cli.main) and the rest, each bar
+    labelled with its speedup over the separate runs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    workloads = list(dict.fromkeys(r["workload"] for r in rows))
+    fig, axes = plt.subplots(1, len(workloads), figsize=(1.5 + 3.5 * len(workloads), 5), squeeze=False)
+    for ax, w in zip(axes[0], workloads, strict=True):
+        cases = [r for r in rows if r["workload"] == w]
+        walls = [r["wall_seconds"]["median"] for r in cases]
+        startup = [r["startup_seconds"] for r in cases]
+        x = range(len(cases))
+        ax.bar(x, startup, color=STAGE_COLOURS["start-up"], label="interpreter, cli.main")
+        ax.bar(x, [a - b for a, b in zip(walls, startup, strict=True)], bottom=startup,
+               color=STAGE_COLOURS["other"], label="the command")  # fmt: skip
+        for i, r in enumerate(cases):
+            speedup = r["speedup_vs_separate"]
+            ax.annotate("" if speedup is None else f"{speedup:.2f}x", (i, walls[i]), ha="center", va="bottom")
+        ax.set_xticks(list(x), [r["label"] for r in cases], rotation=30, ha="right", fontsize=8)
+        ax.set_title(f"{w}: {cases[0]['configurations']} configurations")
+        ax.set_ylabel("process wall seconds (median)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -6,11 +6,16 @@ xl and xl1000 trade a research universe of 500 and 1000 symbols (`wf data univer
 fat tails) against its index SPX, out of sample 2005-2024 (40 folds), on one long Parquet file with 2004 as the
 first training year. The legacy engine reads per-symbol CSVs only, so for it the same rows are also written as
 `<SYMBOL>.csv` files (on first use by a legacy case).
+
+The sweep workloads (`sweep-large`, `sweep-wide`) are a grid of LightGBM configurations on a workload's data and
+config: 4 x `num_leaves` and 4 x `learning_rate`, 16 configurations, run as 16 `wf run` processes and as one `wf
+sweep` (bench/sweeps.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -94,6 +99,34 @@ WORKLOADS = {
         _xl("xl-cs", 500, CROSS_SECTIONAL_STUDY),
     )
 }
+
+
+# the issue's sweep: 4 x num_leaves, 4 x learning_rate (16 LightGBM configurations)
+SWEEP_GRID = (
+    ("model.params.num_leaves", (7, 15, 31, 63)),
+    ("model.params.learning_rate", (0.02, 0.05, 0.1, 0.2)),
+)
+
+
+@dataclass(frozen=True)
+class SweepWorkload:
+    """A grid of configurations on `base`'s data and config keys (a workload of WORKLOADS)."""
+
+    name: str
+    base: str
+    grid: tuple[tuple[str, tuple[object, ...]], ...] = SWEEP_GRID
+
+    def grid_json(self) -> dict[str, list[object]]:
+        """The grid as `wf sweep --grid` reads it: config keys to lists of values."""
+        return {key: list(values) for key, values in self.grid}
+
+    def configurations(self) -> list[dict[str, object]]:
+        """The grid's product in `wf sweep`'s order (the grid's key order, the last key varying fastest)."""
+        keys = [key for key, _ in self.grid]
+        return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(v for _, v in self.grid))]
+
+
+SWEEP_WORKLOADS = {w.name: w for w in (SweepWorkload("sweep-large", "large"), SweepWorkload("sweep-wide", "wide"))}
 
 
 def ensure_dataset(workload: Workload, *, legacy: bool = False) -> Path:

@@ -88,14 +88,17 @@ def bench(
     repeat: int = 1,
     output: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """Run the benchmark harness (each case in its own process) and return its report as a dict.
+    """Run the benchmark harness (each case in its own process) and return its report as a dict; the sweep
+    workloads (`sweep-large`, `sweep-wide`) give `sweep_cases`.
 
     Raises WalkforwardError when the determinism gate finds outputs that differ.
     """
-    from bench.harness import run_bench, write_report
+    from bench.harness import write_report
+    from bench.sweeps import run_all
 
-    result = run_bench(list(workloads), list(workers), repeat)
-    report = {"cases": result.cases, "determinism_gate": {"ok": result.ok, "checks": result.gate}}
+    result = run_all(list(workloads), list(workers), repeat)
+    gate = {"ok": result.ok, "checks": result.gate}
+    report = {"cases": result.cases, "sweep_cases": result.sweeps, "determinism_gate": gate}
     if output is not None:
         write_report(result, Path(output), f"walkforward.bench({list(workloads)}, {list(workers)}, {repeat})")
     if not result.ok:
