@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.common import ExecutorName, NJobs, SchedulerAddress, console, handle_errors
+from cli.lean import import_lightgbm_lean, wants_lean_lightgbm
 from walkforward.cancel import Cancellation
 from walkforward.report.formats import format_metric
 
@@ -76,6 +77,7 @@ def sweep(
     """Run every configuration of a grid on one executor; write DIR/<id>/ (as wf run), leaderboard.parquet and
     overfitting.json."""
     from walkforward.config import load_config
+    from walkforward.sweeps.grid import read_grid, trials
     from walkforward.sweeps.run import sweep as run_sweep
 
     def on_trial(i: int, n: int, trial: Trial, mode: str) -> None:
@@ -85,6 +87,8 @@ def sweep(
 
     how = {"n_jobs": n_jobs, "executor": executor, "scheduler": scheduler}
     base = load_config(config, **{k: v for k, v in how.items() if v is not None})
+    if all(wants_lean_lightgbm(t.config) for t in trials(base, read_grid(grid), sample, seed)):
+        import_lightgbm_lean()  # as `wf run` does (cli/lean.py): every configuration fits LightGBM in this process
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False, disable=quiet) as bar:
         task = bar.add_task(f"sweep: fitting models ({base.executor})", total=None)
