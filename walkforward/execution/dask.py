@@ -20,6 +20,7 @@ from its own link. Every rerun computes the same result: seeds depend on the tas
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import threading
@@ -77,10 +78,17 @@ class SavedEnviron:
 
 
 def _key(task: Any) -> str:
-    """A task's part of its Dask key: `3-AAPL` for (3, "AAPL"), `0.2-3-AAPL` for a sweep's ((0, 2), 3, "AAPL")."""
-    if isinstance(task, tuple):
-        return "-".join(".".join(map(str, p)) if isinstance(p, tuple) else str(p) for p in task)
-    return str(task)
+    """A task's part of its Dask key: `3-AAPL` for (3, "AAPL"), `0.2-3-AAPL` for a sweep's ((0, 2), 3, "AAPL"); a
+    group of more than four configurations is named by their count and a hash (`16c3f9a1b2c-3-AAPL`)."""
+    if not isinstance(task, tuple):
+        return str(task)
+    parts = []
+    for part in task:
+        if isinstance(part, tuple):
+            joined = ".".join(map(str, part))
+            part = joined if len(part) <= 4 else f"{len(part)}c{hashlib.sha1(joined.encode()).hexdigest()[:8]}"
+        parts.append(str(part))
+    return "-".join(parts)
 
 
 def _result_only(output: tuple[Any, Any]) -> tuple[None, Any]:

@@ -20,7 +20,7 @@ import polars as pl
 
 from walkforward.cancel import Cancellation
 from walkforward.config import Config, load_config
-from walkforward.execution.checkpoints import RunDirError
+from walkforward.execution.checkpoints import RESULT_NEUTRAL, RunDirError
 from walkforward.features.plan import Plans
 from walkforward.outputs import write_json
 from walkforward.runner import check_output_dir, execute
@@ -124,5 +124,6 @@ def _mode(config: Config, *, resume: bool, overwrite: bool) -> str:
 
 
 def _results_keys(config: dict[str, Any]) -> dict[str, Any]:
-    """A config's keys less where it was written (a sweep folder may have been moved or copied)."""
-    return {k: v for k, v in config.items() if k != "output_dir"}
+    """A config's keys less those that do not change its results: where it was written (a sweep folder may have been
+    moved or copied) and how it was executed (a sweep begun on threads may be finished on Dask)."""
+    return {k: v for k, v in config.items() if k not in RESULT_NEUTRAL}

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from walkforward import engine
-from walkforward.cancel import Cancellation
+from walkforward.cancel import Cancellation, Cancelled
 from walkforward.config import Config
 from walkforward.errors import WalkforwardError
 from walkforward.execution.checkpoints import RunDirError
@@ -128,6 +128,8 @@ def _fit(
             scheduler=base.scheduler,
             timings=timer,
         )
+    except Cancelled:  # counted in (configuration, fold, asset) tasks, as the progress is, not in group tasks
+        raise Cancelled(count[0], plan.n_tasks) from None
     except TaskFailed as exc:
         trials, f, symbol = exc.task
         error = (
