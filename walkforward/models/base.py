@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -30,15 +31,17 @@ class ModelKind:
         """Fit on (X, y), one thread, seeded; with `init_model`, continue it (warm start)."""
         raise NotImplementedError
 
-    def share_key(self, params: dict[str, Any], seed: int, estimator: str | None) -> Any:  # noqa: ARG002
-        """Fits on the same (X, y) whose keys are equal may share preprocessing (`fit_shared`); None: never."""
+    def share_key(self, params: dict[str, Any], seed: int, estimator: str | None) -> Hashable | None:  # noqa: ARG002
+        """Fits on the same (X, y) whose keys are equal and not None may share their preprocessing (`fit_shared`).
+        None, the default: never share."""
         return None
 
     def fit_shared(
         self, params_list: list[dict[str, Any]], X: np.ndarray, y: np.ndarray, *, seed: int, estimator: str | None
     ) -> list[Any]:
-        """One model per params on the same (X, y) and seed, no warm start; each as `fit` would fit it."""
-        return [self.fit(p, X, y, seed=seed, init_model=None, estimator=estimator) for p in params_list]
+        """One model per params on the same (X, y) and seed, no warm start, each the model `fit` would give; the
+        caller passes only params with equal `share_key`s. The default: one `fit` each."""
+        return [self.fit(params, X, y, seed=seed, init_model=None, estimator=estimator) for params in params_list]
 
     def predict(self, model: Any, X: np.ndarray) -> np.ndarray:
         if len(X) == 0:

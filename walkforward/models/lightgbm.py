@@ -5,11 +5,18 @@ one lock: one large oversubscribed bench run (100 assets, 4 threads on 2 cores) 
 LightGBM's maintainers document races around booster and predictor initialisation, and since 4.2 every native call
 that reads a config sets the process-wide thread count. The boosting iterations, where the time goes, run
 concurrently. (What races exactly, and a narrower lock, is the speed issue's work.)
+
+Dataset reuse (`fit_shared`): configurations whose `share_key` (the seed, `max_bin`, `min_data_in_leaf`) agree, on
+the same (X, y), train on one constructed Dataset. Of our params, construction reads only those (bins on a sample
+drawn with `data_random_seed`, which LightGBM derives from `seed`; the pre-filter of features that no split leaving
+`min_data_in_leaf` rows a side can cut); the others are the booster's alone, so every model is bit for bit its own
+`fit`'s. tests/test_dataset_reuse.py checks each accepted param both ways.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -36,6 +43,9 @@ LIGHTGBM_PARAMS = (
     "extra_trees",
     "path_smooth",
 )
+
+# The accepted params LightGBM's Dataset construction reads (besides the seed): fits agreeing on them share one.
+DATASET_PARAMS = ("max_bin", "min_data_in_leaf")
 
 NATIVE = threading.Lock()
 
@@ -106,6 +116,30 @@ def train_lightgbm(params: dict[str, Any], X: np.ndarray, y: np.ndarray, rounds:
     return booster
 
 
+def train_lightgbm_shared(runs: list[tuple[dict[str, Any], int]], X: np.ndarray, y: np.ndarray) -> list[Any]:
+    """One booster per `(params, rounds)` of `runs`, as `train_lightgbm` (no init model) trains each, on one
+    `Dataset(X, y)`: the first `lightgbm.train` constructs it (binning, pre-filter, bundling), the others find it
+    constructed and only create their booster on it. Each booster is reloaded from its text and lets the Dataset go
+    as soon as it is trained; the Dataset is freed when all are, under NATIVE. `runs` must agree on every Dataset
+    parameter (`LightGBMModel.share_key`): LightGBM refuses some changes ("Cannot change max_bin after constructed
+    Dataset handle") and lets others through, silently keeping the Dataset's (a larger `min_data_in_leaf`, a seed)."""
+    lgb = lightgbm_module()
+    data = lgb.Dataset(X, label=y, free_raw_data=True)
+    boosters = []
+    try:
+        for params, rounds in runs:
+            with _NativeSetUp() as set_up:
+                booster = lgb.train(
+                    params, data, num_boost_round=rounds, keep_training_booster=True, callbacks=[set_up]
+                )
+            with NATIVE:
+                boosters.append(booster.model_from_string(booster.model_to_string()).free_dataset())
+    finally:
+        with NATIVE:
+            del data  # the last reference (after an error, a booster still training may hold one): freed here
+    return boosters
+
+
 class LightGBMModel(ModelKind):
     name = "lightgbm"
     defaults = {"n_estimators": 100, "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20}
@@ -121,6 +155,18 @@ class LightGBMModel(ModelKind):
     ) -> Any:
         lgb_params, rounds = lightgbm_params(params, seed)
         return train_lightgbm(lgb_params, X, y, rounds, init_model)
+
+    def share_key(self, params: dict[str, Any], seed: int, estimator: str | None) -> Hashable:  # noqa: ARG002
+        """What LightGBM's Dataset construction reads of our params: the seed (LightGBM derives `data_random_seed`,
+        which draws the rows bins are found on, from it), `max_bin` and `min_data_in_leaf` (with `feature_pre_filter`,
+        LightGBM's default, features that no split leaving `min_data_in_leaf` rows a side can cut are dropped). An
+        absent param keys as None, apart from an explicit default (safe; a sweep's trials mostly all set it or none)."""
+        return ("lightgbm", seed, *(params.get(name) for name in DATASET_PARAMS))
+
+    def fit_shared(  # noqa: ARG002
+        self, params_list: list[dict[str, Any]], X: np.ndarray, y: np.ndarray, *, seed: int, estimator: str | None
+    ) -> list[Any]:
+        return train_lightgbm_shared([lightgbm_params(params, seed) for params in params_list], X, y)
 
     def predict(self, model: Any, X: np.ndarray) -> np.ndarray:
         if len(X) == 0:
