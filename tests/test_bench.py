@@ -289,3 +289,13 @@ def test_a_universe_workload_is_generated_once_with_csvs_for_the_legacy_engine(t
     spx = pl.read_csv(csvs / "SPX.csv", try_parse_dates=True)
     assert spx.columns == ["date", "open", "high", "low", "close", "volume"]
     assert spx.equals(long.filter(pl.col("symbol") == "SPX").drop("symbol"))  # the same values, read back exactly
+
+
+def test_the_lock_stress_script_passes_on_equal_results_and_fails_on_a_difference(monkeypatch, capsys):
+    from bench import lock_stress
+
+    assert lock_stress.main(["--threads", "2", "--tasks", "3"]) == 0
+    calls = iter(range(100))
+    monkeypatch.setattr(lock_stress, "task", lambda i: f"{i}-{next(calls) >= 3 and i == 1}")  # task 1 differs later
+    assert lock_stress.main(["--threads", "2", "--tasks", "3"]) == 1
+    assert "1 differ (tasks 1)" in capsys.readouterr().out
