@@ -1,10 +1,14 @@
 """LightGBM (`model.kind: lightgbm`): deterministic, one thread, the fold seed; public API only.
 
-LightGBM's native set-up (dataset construction, booster creation, model (de)serialisation, prediction) runs under
-one lock: one large oversubscribed bench run (100 assets, 4 threads on 2 cores) segfaulted inside lib_lightgbm.so,
-LightGBM's maintainers document races around booster and predictor initialisation, and since 4.2 every native call
-that reads a config sets the process-wide thread count. The boosting iterations, where the time goes, run
-concurrently. (What races exactly, and a narrower lock, is the speed issue's work.)
+LightGBM's native set-up (dataset construction, booster creation, model (de)serialisation) runs under one lock: one
+large oversubscribed bench run (100 assets, 4 threads on 2 cores) segfaulted inside lib_lightgbm.so, LightGBM's
+maintainers document races around booster and predictor initialisation on a shared booster (LightGBM#6142), and
+since 4.2 every native call that reads a config sets the process-wide thread count. The boosting iterations, where
+the time goes, run concurrently, and so do prediction and importances: each worker predicts with its own booster,
+which LightGBM's maintainers call thread-safe for different models (LightGBM#666). That narrowing was measured
+(2 s of 32 on the 16-configuration wide sweep, no change on one wide run) after `python -m bench.lock_stress` ran
+fits, continuations, reloads and predictions from 16 threads on 2 cores with no lock at all, bitwise equal to serial.
+The set-up stays locked until the same script has run on many cores.
 
 Dataset reuse (`fit_shared`): configurations whose `share_key` (the seed, `max_bin`, `min_data_in_leaf`) agree, on
 the same (X, y), train on one constructed Dataset. Of our params, construction reads only those (bins on a sample
@@ -171,15 +175,15 @@ class LightGBMModel(ModelKind):
     def predict(self, model: Any, X: np.ndarray) -> np.ndarray:
         if len(X) == 0:
             return np.empty(0, dtype=np.float64)
-        with NATIVE:
-            # num_threads=1: LightGBM's thread count is one value for the whole process (since 4.2), and a predict
-            # without it would set it to every core for the boosters other threads are still training
-            return np.asarray(model.predict(X, num_threads=1), dtype=np.float64).reshape(len(X))
+        # outside NATIVE: predicting with a booster no other thread uses is thread-safe (LightGBM#666; the known race,
+        # LightGBM#6142, is in a predictor's set-up on a booster shared between threads, which wf never has).
+        # num_threads=1: LightGBM's thread count is one value for the whole process (since 4.2), and a predict
+        # without it would set it to every core for the boosters other threads are still training
+        return np.asarray(model.predict(X, num_threads=1), dtype=np.float64).reshape(len(X))
 
     def importance(self, model: Any, n_features: int) -> np.ndarray:  # noqa: ARG002
-        """Total gain per feature."""
-        with NATIVE:
-            return np.asarray(model.feature_importance(importance_type="gain"), dtype=np.float64)
+        """Total gain per feature (read from this thread's own booster: outside NATIVE, as `predict`)."""
+        return np.asarray(model.feature_importance(importance_type="gain"), dtype=np.float64)
 
     def dump(self, model: Any) -> bytes:
         """LightGBM's text format: floats round-trip exactly."""
