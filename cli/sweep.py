@@ -31,14 +31,14 @@ SHOWN = (
 def leaderboard_table(result: SweepResult) -> Table:
     """One row per configuration, best Sharpe ratio first."""
     board = result.leaderboard.sort("sharpe", descending=True, nulls_last=True)
-    keys = list(next(iter(result.configs.values()), {}))
+    keys = list(dict.fromkeys(key for params in result.configs.values() for key in params))  # every grid's keys
     table = Table(show_header=True, header_style="bold")
     for name in ("id", *keys):
         table.add_column(name)
     for _, label, _ in SHOWN:
         table.add_column(label, justify="right")
     for row in board.iter_rows(named=True):
-        cells = [str(row[c]) for c in ("id", *keys)]
+        cells = ["—" if row[c] is None else str(row[c]) for c in ("id", *keys)]  # —: the key is not in its grid
         cells += [format_metric(row.get(c), pattern) for c, _, pattern in SHOWN]
         table.add_row(*cells)
     return table
@@ -57,7 +57,9 @@ def overfitting_line(over: dict[str, Any]) -> str:
 
 @handle_errors
 def sweep(
-    grid: Annotated[Path, typer.Option(help="JSON file: config keys (dotted: model.params.num_leaves) -> lists.")],
+    grid: Annotated[
+        Path, typer.Option(help="JSON file: config keys (model.params.num_leaves) -> lists, or a list of grids.")
+    ],
     config: Annotated[Path | None, typer.Option(help="Base JSON config (default: the shipped one).")] = None,
     output_dir: Annotated[str, typer.Option(help="Where each configuration's run and the leaderboard go.")] = (
         "results/sweep"

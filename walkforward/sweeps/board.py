@@ -31,14 +31,15 @@ def aligned(series: list[pl.DataFrame]) -> np.ndarray:
 
 
 def leaderboard(trials: list[Trial], run_dirs: dict[str, Path], series: list[pl.DataFrame]) -> pl.DataFrame:
-    """One row per trial: `id`, its grid values (one column per grid key; values that are not one plain type are
-    written as JSON text), its overall metrics, `sharpe_per_period`, `psr` (against 0) and `dsr` (N = the trials)."""
+    """One row per trial: `id`, its grid values (one column per grid key, in order of first appearance; null where a
+    trial's grid does not set the key; values that are not one plain type are written as JSON text), its overall
+    metrics, `sharpe_per_period`, `psr` (against 0) and `dsr` (N = the trials)."""
     returns = [s["return"].to_numpy() for s in series]
     sharpes = [stats.sharpe(r) for r in returns]
     defined = [s for s in sharpes if s is not None]
     columns: dict[str, list[Any]] = {"id": [t.id for t in trials]}
-    for key in trials[0].params if trials else ():
-        columns[key] = _plain([t.params[key] for t in trials])
+    for key in grid_keys(trials):
+        columns[key] = _plain([t.params.get(key) for t in trials])
     overall = [json.loads((run_dirs[t.id] / "metrics.json").read_text())["overall"] for t in trials]
     for name in overall[0] if overall else ():
         columns[name] = [o.get(name) for o in overall]
@@ -48,14 +49,20 @@ def leaderboard(trials: list[Trial], run_dirs: dict[str, Path], series: list[pl.
     return pl.DataFrame(columns, strict=False)
 
 
+def grid_keys(trials: list[Trial]) -> list[str]:
+    """Every key the trials' grids set, in order of first appearance."""
+    return list(dict.fromkeys(key for t in trials for key in t.params))
+
+
 def _plain(values: list[Any]) -> list[Any]:
-    """The values as they are when they share one plain type (int, float, str, bool), else as JSON text."""
-    types = {type(v) for v in values}
-    if len(types) == 1 and types <= {int, float, str, bool}:
+    """The values as they are when they share one plain type (int, float, str, bool), else as JSON text; a missing
+    value (None: the trial's grid does not set the key) stays null."""
+    types = {type(v) for v in values if v is not None}
+    if len(types) <= 1 and types <= {int, float, str, bool}:
         return values
     if types <= {int, float}:
-        return [float(v) for v in values]
-    return [json.dumps(v, default=str) for v in values]
+        return [None if v is None else float(v) for v in values]
+    return [None if v is None else json.dumps(v, default=str) for v in values]
 
 
 def overfitting(series: list[pl.DataFrame], blocks: int = stats.DEFAULT_BLOCKS) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """A sweep's grid: config keys (dotted paths reach into sections: `model.params.num_leaves`) mapped to lists of
-values. The trials are the grid's product, or a seeded random sample of it without replacement; each has a short
-stable id and its validated config.
+values, or a list of such grids (scikit-learn's `ParameterGrid` form: keys that only go together, such as
+`strategy.k` with `strategy.kind: topk`, in a grid of their own). The trials are the grids' products one after
+another, or a seeded random sample of them without replacement; each has a short stable id and its validated config.
 
 The grid only builds configs; running them is `walkforward.sweeps.run`'s.
 """
@@ -34,31 +35,59 @@ class Trial:
     config: Config
 
 
-def read_grid(path: str | os.PathLike[str]) -> dict[str, list[Any]]:
-    """A grid JSON file: an object of config keys to non-empty lists of values."""
+Grid = dict[str, list[Any]]
+
+
+def read_grid(path: str | os.PathLike[str]) -> list[Grid]:
+    """A grid JSON file: an object of config keys to non-empty lists of values, or a list of such objects."""
     raw = read_json(Path(path), "grid file", "pass --grid with a JSON file of config keys to lists of values")
     return check_grid(raw)
 
 
-def check_grid(raw: Any) -> dict[str, list[Any]]:
-    """The grid's shape: a non-empty object of keys to non-empty lists (values are checked by `trials`)."""
+def check_grid(raw: Any) -> list[Grid]:
+    """The grids' shape: a non-empty object of keys to non-empty lists of distinct values, or a non-empty list of
+    them (values are checked by `trials`). Always returns the list."""
+    if isinstance(raw, list | tuple):
+        if not raw:
+            raise ConfigError('a list of grids needs at least one grid, like [{"fold_length": [126, 252]}]')
+        return [_check_one(g, f"grid {i + 1} of the list: ") for i, g in enumerate(raw)]
+    return [_check_one(raw, "")]
+
+
+def _check_one(raw: Any, where: str) -> Grid:
     if not isinstance(raw, dict) or not raw:
-        raise ConfigError(f'a grid must be a non-empty JSON object like {{"fold_length": [126, 252]}}, got {raw!r}')
+        raise ConfigError(
+            f'{where}a grid must be a non-empty JSON object like {{"fold_length": [126, 252]}} (or a list of them), '
+            f"got {raw!r}"
+        )
     for key, values in raw.items():
         if key in NOT_SWEPT:
-            raise ConfigError(f"grid key {key!r} cannot be swept: it sets where or how a run executes, not its results")
+            raise ConfigError(
+                f"{where}grid key {key!r} cannot be swept: it sets where or how a run executes, not its results"
+            )
         if not isinstance(values, list | tuple) or not values:
-            raise ConfigError(f"grid key {key!r} needs a non-empty list of values, got {values!r}")
+            raise ConfigError(f"{where}grid key {key!r} needs a non-empty list of values, got {values!r}")
+        seen: set[str] = set()
+        for value in values:
+            if _canonical(value) in seen:
+                raise ConfigError(
+                    f"{where}grid key {key!r} lists {_canonical(value)} twice; list each value once (a repeated "
+                    "configuration would count twice in the DSR's number of trials)"
+                )
+            seen.add(_canonical(value))
     return {str(k): list(v) for k, v in raw.items()}
 
 
-def trials(base: Config, grid: dict[str, list[Any]], sample: int | None = None, seed: int = 0) -> list[Trial]:
-    """Every configuration of the grid (its product, in the grid's key order, the last key varying fastest), or
-    `sample` of them drawn without replacement by `random.Random(seed)`, in grid order; each validated."""
-    grid = check_grid(grid)
-    for key, values in grid.items():  # an unknown key fails here, naming it once, before any trial is built
-        _known(base, key, values[0])
-    combos = list(itertools.product(*grid.values()))
+def trials(base: Config, grid: Grid | list[Grid], sample: int | None = None, seed: int = 0) -> list[Trial]:
+    """Every configuration of the grid (its product, in the grid's key order, the last key varying fastest; for a
+    list of grids, each grid's product in list order), or `sample` of them drawn without replacement by
+    `random.Random(seed)`, in grid order; each validated. The same values from two grids of a list are refused."""
+    grids = check_grid(grid)
+    for g in grids:  # an unknown key fails here, naming it once, before any trial is built
+        for key, values in g.items():
+            _known(base, key, values[0])
+    combos = [dict(zip(g, c, strict=True)) for g in grids for c in itertools.product(*g.values())]
+    _no_repeats(combos)
     chosen = range(len(combos))
     if sample is not None:
         if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
@@ -69,10 +98,26 @@ def trials(base: Config, grid: dict[str, list[Any]], sample: int | None = None, 
     width = len(str(len(combos) - 1))
     out = []
     for i in chosen:
-        params = dict(zip(grid, combos[i], strict=True))
+        params = combos[i]
         trial_id = f"{i:0{width}d}-{_digest(params)}"
         out.append(Trial(trial_id, params, _config(base, params, f"configuration {trial_id} {_show(params)}")))
     return out
+
+
+def _no_repeats(combos: list[dict[str, Any]]) -> None:
+    """Refuse two configurations of a list of grids that set the same keys to the same values."""
+    first: dict[str, int] = {}
+    for i, params in enumerate(combos):
+        j = first.setdefault(_canonical(params), i)
+        if j != i:
+            raise ConfigError(
+                f"the grids give configuration {_show(params)} twice (numbers {j} and {i} of their products); "
+                "remove it from one grid (a repeated configuration would count twice in the DSR's number of trials)"
+            )
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _known(base: Config, key: str, value: Any) -> None:
@@ -104,7 +149,7 @@ def _config(base: Config, params: dict[str, Any], what: str) -> Config:
 
 def _digest(params: dict[str, Any]) -> str:
     """6 hex digits of the values' canonical JSON: the same values give the same id in any grid order."""
-    text = json.dumps(params, sort_keys=True, default=str)
+    text = _canonical(params)
     return hashlib.sha1(text.encode()).hexdigest()[:6]
 
 

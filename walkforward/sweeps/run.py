@@ -25,7 +25,7 @@ from walkforward.features.plan import Plans
 from walkforward.outputs import write_json
 from walkforward.runner import check_output_dir, execute
 from walkforward.sweeps import board
-from walkforward.sweeps.grid import Trial, check_grid, read_grid, trials
+from walkforward.sweeps.grid import Grid, Trial, check_grid, read_grid, trials
 from walkforward.sweeps.together import Pending, TaskProgress, run_together
 
 # (index from 1, number of trials, the trial, "run" | "resume" | "reuse") before each trial starts
@@ -45,7 +45,7 @@ class SweepResult:
 
 def sweep(
     base: Config | str | os.PathLike[str] | dict[str, Any] | None,
-    grid: dict[str, list[Any]] | str | os.PathLike[str],
+    grid: Grid | list[Grid] | str | os.PathLike[str],
     *,
     sample: int | None = None,
     seed: int = 0,
@@ -58,7 +58,8 @@ def sweep(
 ) -> SweepResult:
     """Run the grid's configurations of `base` (a Config, a JSON config's path, a dict, or None for the default).
 
-    `grid` maps config keys (dotted: `model.params.num_leaves`) to lists of values, or is a JSON file of that;
+    `grid` maps config keys (dotted: `model.params.num_leaves`) to lists of values, or is a list of such grids (their
+    products one after another), or a JSON file of either;
     `sample` runs that many configurations drawn without replacement (seeded by `seed`). Like `wf run`, a
     configuration's folder holding a run is refused unless `resume` (a finished run of the same config is reused,
     an interrupted one continued) or `overwrite`.
