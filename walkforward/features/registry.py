@@ -27,7 +27,6 @@ class FeatureKind:
     build: Callable[[int], pl.Expr]  # window n -> the per-asset expression
     default: tuple[int, ...]  # windows when the config does not list the kind
     minimum: int = 1  # the smallest window that means something
-    needs_benchmark: bool = False
 
     def column(self, n: int) -> str:
         """The column's name: the kind and its window (`sma_ratio_20`)."""
@@ -41,12 +40,12 @@ FEATURE_KINDS: dict[str, FeatureKind] = {
         FeatureKind("sma_ratio", lambda n: ex.sma_ratio(CLOSE, n), (20, 50), minimum=2),
         FeatureKind("rsi", lambda n: ex.rsi(CLOSE, n), (14,)),
         FeatureKind("vol", lambda n: ex.volatility(RET_1, n), (20,), minimum=2),
-        FeatureKind("corr", lambda n: ex.rolling_corr(RET_1, BENCH_RET_1, n), (60,), minimum=2, needs_benchmark=True),
+        FeatureKind("corr", lambda n: ex.rolling_corr(RET_1, BENCH_RET_1, n), (60,), minimum=2),
         FeatureKind("volume_z", lambda n: ex.volume_z(VOLUME, n), (20,), minimum=2),
         FeatureKind("hl_range", lambda n: ex.hl_range(HIGH, LOW, CLOSE, n), ()),
         FeatureKind("gap", lambda n: ex.gap(OPEN, CLOSE, n), ()),
         FeatureKind("parkinson", lambda n: ex.parkinson(HIGH, LOW, n), ()),
-        FeatureKind("beta", lambda n: ex.beta(RET_1, BENCH_RET_1, n), (), minimum=2, needs_benchmark=True),
+        FeatureKind("beta", lambda n: ex.beta(RET_1, BENCH_RET_1, n), (), minimum=2),
         FeatureKind("max_drawdown", lambda n: ex.max_drawdown(CLOSE, n), (), minimum=2),
         FeatureKind("dollar_volume_z", lambda n: ex.dollar_volume_z(CLOSE, VOLUME, n), (), minimum=2),
         FeatureKind("dist_high", lambda n: ex.distance_to_high(CLOSE, HIGH, n), ()),
