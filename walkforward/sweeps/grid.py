@@ -56,10 +56,8 @@ def check_grid(raw: Any) -> list[Grid]:
 
 def _check_one(raw: Any, where: str) -> Grid:
     if not isinstance(raw, dict) or not raw:
-        raise ConfigError(
-            f'{where}a grid must be a non-empty JSON object like {{"fold_length": [126, 252]}} (or a list of them), '
-            f"got {raw!r}"
-        )
+        example = '{"fold_length": [126, 252]}' + ("" if where else " (or a list of them)")
+        raise ConfigError(f"{where}a grid must be a non-empty JSON object like {example}, got {raw!r}")
     for key, values in raw.items():
         if key in NOT_SWEPT:
             raise ConfigError(
