@@ -1,6 +1,7 @@
 """A sweep's shared work (walkforward/sweeps/shared.py, together.py): one executor for every configuration's tasks,
 tasks grouped only where their training rows and share keys are equal, costliest first; outputs bitwise those of
-separate runs on every local executor, warm start included; a failing configuration is named."""
+separate runs on every local executor, warm start included; batches bounded by their results' memory; a failing
+configuration is named."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from walkforward.execution import scheduler
 from walkforward.features.plan import Plans
 from walkforward.models.lightgbm import LightGBMModel
 from walkforward.outputs import TABLES
-from walkforward.sweeps import shared
+from walkforward.sweeps import shared, together
 from walkforward.sweeps.grid import trials
 
 
@@ -46,7 +47,8 @@ def test_tasks_group_only_on_equal_rows_and_share_keys(data, monkeypatch):
     groups = {trials_ for chain in plan.chains for trials_, _, _ in chain}
     # trials 0..3 have horizon 1 (num_leaves 4, 4, 8, 8 with 10, 20, 10, 20 rounds), 4..7 horizon 5 likewise
     assert groups == {(0, 2), (1, 3), (4, 6), (5, 7)}
-    assert plan.n_tasks == sum(len(x.tasks) for x in p.values()) == 8 * len(p[0].tasks)
+    grouped = sum(len(trials_) for chain in plan.chains for trials_, _, _ in chain)
+    assert grouped == sum(len(x.tasks) for x in p.values()) == 8 * len(p[0].tasks)  # every task in one group
     assert sum(len(c) for c in plan.chains) == 4 * len(p[0].tasks)  # each task of each group once
     costs = [shared._cost(jobs, c) for c in plan.chains]
     assert costs == sorted(costs, reverse=True)  # costliest first: the 20-round groups lead
@@ -104,3 +106,41 @@ def test_a_failing_configuration_is_named_and_the_others_keep_their_checkpoints(
     chosen = trials(small_config(data), grid)
     with pytest.raises(FoldFailed, match=rf"configurations? [^:]*{chosen[1].id}[^:]*: fold \d+ .*no_such_objective"):
         walkforward.sweep(small_config(data, n_jobs=1), grid, output_dir=tmp_path / "sweep")
+
+
+def test_batches_hold_at_most_the_budget_of_results(data):
+    p = prepared(data, {"model.params.num_leaves": [4, 8, 16], "horizon": [1, 5]})
+    rows = sum(d - c for c, d in p[0].layout.offsets.test)  # every row of the test windows, by hand
+    size = 16 * rows + 1024 * len(p[0].tasks)
+    assert together.result_bytes(p[0]) == size
+    assert together.batches(p, 2 * size) == [[0, 1], [2, 3], [4, 5]]
+    assert together.batches(p, 2 * size - 1) == [[0], [1], [2], [3], [4], [5]]
+    assert together.batches(p, 1) == [[t] for t in p]  # one configuration larger than the budget: a batch alone
+    assert together.batches(p, 10**12) == [list(p)]
+
+
+def test_batched_sweeps_are_bitwise_one_batch_and_count_every_task(data, tmp_path, monkeypatch):
+    """A budget of two configurations' results: two pools for four configurations, each configuration bitwise what
+    one pool gives, and the progress counts the sweep's tasks across both batches."""
+    grid = {"model.params.num_leaves": [4, 8], "model.params.learning_rate": [0.05, 0.1]}
+    whole = walkforward.sweep(small_config(data), grid, output_dir=tmp_path / "whole")
+    opened, seen = [], []
+    real = scheduler.open_pool
+
+    def counting(*args, **kwargs):
+        opened.append(args[0])
+        return real(*args, **kwargs)
+
+    probe = prepared(data, {"model.params.num_leaves": [4]})[0]
+    monkeypatch.setattr(scheduler, "open_pool", counting)
+    monkeypatch.setattr(together, "RESULTS_BUDGET", 2 * together.result_bytes(probe))
+    batched = walkforward.sweep(
+        small_config(data), grid, output_dir=tmp_path / "batched", on_task=lambda d, n: seen.append((d, n))
+    )
+    assert opened == ["threads", "threads"]
+    total = 4 * len(probe.tasks)
+    assert seen[-1] == (total, total) and all(n == total for _, n in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    for trial_id in whole.configs:
+        same_outputs(whole.run_dirs[trial_id], batched.run_dirs[trial_id])
+    assert batched.leaderboard.equals(whole.leaderboard)

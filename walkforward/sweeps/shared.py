@@ -97,7 +97,6 @@ class SweepPlan:
     chains: list[list[GroupTask]]
     start_models: dict[int, Any]
     done: dict[int, dict[Task, TaskResult]]
-    n_tasks: int  # (configuration, fold, symbol) tasks, checkpointed ones included
 
 
 def plan_sweep(
@@ -122,8 +121,7 @@ def plan_sweep(
     for key, members in groups.items():
         chains.append([(tuple(members), key[-2], key[-1])])
     order = sorted(range(len(chains)), key=lambda i: -_cost(jobs, chains[i]))
-    n_tasks = sum(len(p[1]) for p in plans.values())
-    return SweepPlan([chains[i] for i in order], {order.index(i): m for i, m in start_models.items()}, done, n_tasks)
+    return SweepPlan([chains[i] for i in order], {order.index(i): m for i, m in start_models.items()}, done)
 
 
 def _share(job: FoldJob, t: int, f: int, symbol: str) -> tuple:

@@ -2,9 +2,14 @@
 features, matrix and folds, shared through `Plans`), every model task on one executor (shared.py), then each
 configuration's backtest, tables and metrics written to its own directory, exactly as a separate run writes them.
 
-Each configuration's run.json reports its own stages, except the models': `models` and `executor` are the one shared
-pool's (every configuration waited for it), `fit` and `predict` the wall time its own models were being fitted or
-predicted (docs/methodology.md §6).
+Memory: a configuration's results (a prediction and a matrix row per test row) stay in memory until its outputs are
+written, so the configurations go to the pool in batches of at most `RESULTS_BUDGET` bytes of results, each batch
+finished and let go before the next; one configuration larger than the budget is a batch alone. A sweep of any size
+then holds about as much as its largest batch, and configurations share their Datasets within a batch.
+
+Each configuration's run.json reports its own stages, except the models': `models` and `executor` are its batch's
+pool's (every configuration of the batch waited for it), `fit` and `predict` the wall time its own models were being
+fitted or predicted (docs/methodology.md §6).
 """
 
 from __future__ import annotations
@@ -30,6 +35,10 @@ from walkforward.sweeps.shared import SweepJob, checkpoint_each, plan_sweep
 # (tasks finished, tasks in all) as configurations' tasks finish; tasks are (configuration, fold, asset)
 TaskProgress = Callable[[int, int], None]
 
+RESULTS_BUDGET = 512 * 2**20  # bytes of results a sweep holds at once (see the module's docstring)
+RESULT_BYTES_PER_ROW = 16  # a test row's prediction (float64) and its matrix row (int64)
+RESULT_BYTES_PER_TASK = 1024  # a task's result object, its importances and its bookkeeping, roughly
+
 
 @dataclass(frozen=True)
 class Pending:
@@ -48,21 +57,71 @@ def run_together(
     if not pending:
         return
     opened: dict[int, RunDir] = {}
+    n_jobs = pending[0].config.resolved_n_jobs
     try:
         prepared = {t: _prepare(p, opened, t, plans) for t, p in enumerate(pending)}
-        results, timings, window = _fit(pending, prepared, opened, progress, cancel)
-
-        def finish(t: int) -> None:
-            p, mine = prepared[t], results[t]
-            p.timer.update(timings)
-            engine.model_timings(p.timer, mine, window)
-            close_run(opened[t], engine.finish(p, mine))
-
-        _each(finish, list(prepared), pending[0].config.resolved_n_jobs)
+        count = _Count(sum(len(p.tasks) for p in prepared.values()), progress)
+        for batch in batches(prepared, RESULTS_BUDGET):
+            mine = {t: prepared[t] for t in batch}
+            _finish(mine, opened, *_fit(pending, mine, opened, count, cancel), n_jobs)
     except WalkforwardError:
         for run in opened.values():
             run.checkpoints.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
         raise
+
+
+def _finish(
+    prepared: dict[int, engine.Prepared],
+    opened: dict[int, RunDir],
+    results: dict[int, dict[Task, TaskResult]],
+    timings: dict[str, float],
+    window: tuple[float, float],
+    n_jobs: int,
+) -> None:
+    """Each configuration of a batch: its backtest, tables and metrics, written to its run directory; its results
+    are let go as soon as they are written."""
+
+    def finish(t: int) -> None:
+        p, mine = prepared[t], results.pop(t)
+        p.timer.update(timings)
+        engine.model_timings(p.timer, mine, window)
+        close_run(opened[t], engine.finish(p, mine))
+
+    _each(finish, list(prepared), n_jobs)
+
+
+def batches(prepared: dict[int, engine.Prepared], budget: int) -> list[list[int]]:
+    """The configurations in order, cut into batches whose results (`result_bytes`) add up to at most `budget`."""
+    out: list[list[int]] = []
+    used = budget
+    for t, p in prepared.items():
+        size = result_bytes(p)
+        if used + size > budget:
+            out.append([])
+            used = 0
+        out[-1].append(t)
+        used += size
+    return out
+
+
+def result_bytes(p: engine.Prepared) -> int:
+    """About what a configuration's results hold in memory: every row of its test windows, and its tasks."""
+    rows = sum(int(d - c) for c, d in p.layout.offsets.test)
+    return RESULT_BYTES_PER_ROW * rows + RESULT_BYTES_PER_TASK * len(p.tasks)
+
+
+@dataclass
+class _Count:
+    """The sweep's (configuration, fold, asset) tasks finished (checkpointed ones included), across its batches."""
+
+    total: int
+    progress: TaskProgress | None
+    done: int = 0
+
+    def add(self, n: int) -> None:
+        self.done += n
+        if self.progress is not None:
+            self.progress(self.done, self.total)
 
 
 def _each(fn: Callable[[int], None], items: list[int], n_jobs: int) -> None:
@@ -97,22 +156,16 @@ def _fit(
     pending: list[Pending],
     prepared: dict[int, engine.Prepared],
     opened: dict[int, RunDir],
-    progress: TaskProgress | None,
+    count: _Count,
     cancel: Cancellation | None,
 ) -> tuple[dict[int, dict[Task, TaskResult]], dict[str, float], tuple[float, float]]:
-    """Every configuration's remaining tasks on one executor: each configuration's results, the pool's timings
-    (`models`: its wall time, `executor`: starting and stopping it) and its window (`time.time()`)."""
+    """The remaining tasks of a batch of configurations (`prepared`) on one executor: each configuration's results,
+    the pool's timings (`models`: its wall time, `executor`: starting and stopping it) and its window
+    (`time.time()`)."""
     jobs = {t: p.job for t, p in prepared.items()}
-    checkpoints = {t: run.checkpoints for t, run in opened.items()}
+    checkpoints = {t: opened[t].checkpoints for t in prepared}
     plan = plan_sweep(jobs, {t: (p.config, p.tasks, p.chains) for t, p in prepared.items()}, checkpoints)
-    count = [sum(len(d) for d in plan.done.values())]
-
-    def counted(n: int) -> None:
-        count[0] += n
-        if progress is not None:
-            progress(count[0], plan.n_tasks)
-
-    counted(0)
+    count.add(sum(len(d) for d in plan.done.values()))
     base = pending[0].config
     timer: dict[str, float] = {}
     opened_at, t0 = wall_clock(), time.perf_counter()
@@ -121,7 +174,7 @@ def _fit(
             plan.chains,
             SweepJob(jobs),
             n_jobs=base.resolved_n_jobs,
-            on_done=checkpoint_each(checkpoints, counted),
+            on_done=checkpoint_each(checkpoints, count.add),
             start_models=plan.start_models,
             cancel=cancel,
             executor=base.executor,
@@ -129,7 +182,7 @@ def _fit(
             timings=timer,
         )
     except Cancelled:  # counted in (configuration, fold, asset) tasks, as the progress is, not in group tasks
-        raise Cancelled(count[0], plan.n_tasks) from None
+        raise Cancelled(count.done, count.total) from None
     except TaskFailed as exc:
         trials, f, symbol = exc.task
         error = (
