@@ -87,16 +87,20 @@ def bench(
     workers: tuple[int, ...] | list[int] = (1, 2),
     repeat: int = 1,
     output: str | os.PathLike[str] | None = None,
+    *,
+    legacy: bool = True,
+    peer: bool = True,
 ) -> dict[str, Any]:
     """Run the benchmark harness (each case in its own process) and return its report as a dict; the sweep
-    workloads (`sweep-large`, `sweep-wide`) give `sweep_cases`.
+    workloads (`sweep-large`, `sweep-wide`) give `sweep_cases`. `legacy=False` / `peer=False` leave the legacy
+    engine / the peer baseline out, as `wf bench --no-legacy / --no-peer` do.
 
     Raises WalkforwardError when the determinism gate finds outputs that differ.
     """
     from bench.harness import write_report
     from bench.sweeps import run_all
 
-    result = run_all(list(workloads), list(workers), repeat)
+    result = run_all(list(workloads), list(workers), repeat, legacy=legacy, peer=peer)
     gate = {"ok": result.ok, "checks": result.gate}
     report = {"cases": result.cases, "sweep_cases": result.sweeps, "determinism_gate": gate}
     if output is not None:
