@@ -5,11 +5,13 @@ configuration is named."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import walkforward
 from tests.small import make_small_data, small_config
-from walkforward import engine
+from walkforward import engine, runner
 from walkforward.errors import FoldFailed
 from walkforward.execution import scheduler
 from walkforward.features.plan import Plans
@@ -144,3 +146,19 @@ def test_batched_sweeps_are_bitwise_one_batch_and_count_every_task(data, tmp_pat
     for trial_id in whole.configs:
         same_outputs(whole.run_dirs[trial_id], batched.run_dirs[trial_id])
     assert batched.leaderboard.equals(whole.leaderboard)
+
+
+def test_a_sweep_fingerprints_its_data_once_per_data_and_symbols(data, tmp_path, monkeypatch):
+    taken = []
+    real = runner.data_fingerprint
+
+    def counting(path, symbols):
+        taken.append(tuple(sorted(symbols)))
+        return real(path, symbols)
+
+    monkeypatch.setattr(runner, "data_fingerprint", counting)
+    grid = {"model.params.num_leaves": [4, 8], "assets": [["AAA", "BTC-USD"], ["AAA"]]}
+    swept = walkforward.sweep(small_config(data), grid, output_dir=tmp_path / "sweep")
+    assert sorted(taken) == [("AAA", "BTC-USD", "SPY"), ("AAA", "SPY")]  # 4 configurations, 2 sets of symbols
+    stamps = {json.loads((d / "run.json").read_text())["data_fingerprint"] for d in swept.run_dirs.values()}
+    assert stamps == {real(data, ["AAA", "BTC-USD", "SPY"]), real(data, ["AAA", "SPY"])}

@@ -61,9 +61,17 @@ class RunDir:
     t0: float
 
 
-def open_run(config: Config, *, resume: bool = False, overwrite: bool = False) -> RunDir:
+def open_run(
+    config: Config,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    fingerprints: dict[tuple[str, tuple[str, ...]], str] | None = None,
+) -> RunDir:
     """Prepare `config.output_dir` for a run: refuse a directory holding one unless `overwrite` (start over) or
-    `resume` (the config and data must be the same), import the engine, resolve the universe."""
+    `resume` (the config and data must be the same), import the engine, resolve the universe. `fingerprints`: the
+    data fingerprints a sweep already took, by data path and symbols (each is then taken once per sweep, and every
+    configuration sees the data as the first one did)."""
     t0 = time.perf_counter()
     out = check_output_dir(config.output_dir)
     check_engine_options(config, resume)
@@ -74,7 +82,12 @@ def open_run(config: Config, *, resume: bool = False, overwrite: bool = False) -
     # code with this), the runner needs the symbols for the data's fingerprint and run.json
     universe = Universe(resolve_assets(config)) if config.engine == "legacy" else resolve(config)
     t_resolved = time.perf_counter()
-    fingerprint = data_fingerprint(config.data_path, universe.config.symbols)
+    key = (str(config.data_path), tuple(sorted(set(universe.config.symbols))))
+    fingerprint = fingerprints.get(key) if fingerprints is not None else None
+    if fingerprint is None:
+        fingerprint = data_fingerprint(config.data_path, universe.config.symbols)
+        if fingerprints is not None:
+            fingerprints[key] = fingerprint
     checkpoints = Checkpoints(out)
     checkpoints.prepare(config, resume_fingerprint(fingerprint, universe), resume=resume, overwrite=overwrite)
     before = {"import": t_prepare - t_import, "load": t_resolved - t_prepare, "write": time.perf_counter() - t_resolved}

@@ -146,12 +146,14 @@ class Plans:
     read (the model, the strategy, the folds) collect it once. The key is the data's fingerprint and the serialized
     plan (every expression and literal in it), so two runs share a frame only when their plans are the same; a plan
     that does not serialize (a custom feature's Python function, say) is collected each time. The frames live as
-    long as this object: the caller (a sweep) decides."""
+    long as this object: the caller (a sweep) decides. It also keeps what else a sweep's configurations share: the
+    matrices and fold layouts built over its frames, and the data fingerprints taken (`runner.open_run`)."""
 
     def __init__(self) -> None:
         self._frames: dict[tuple[str, str], pl.DataFrame] = {}
         self._matrices: dict[tuple[int, tuple[str, ...]], Matrix] = {}
         self._layouts: dict[tuple, Any] = {}
+        self.fingerprints: dict[tuple[str, tuple[str, ...]], str] = {}  # runner.open_run's, by data path and symbols
 
     def matrix(self, frame: pl.DataFrame, names: tuple[str, ...]) -> Matrix:
         """The matrix of `names` over `frame`, built once per frame this object holds (a frame from `collector` is

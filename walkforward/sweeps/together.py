@@ -139,7 +139,7 @@ def _each(fn: Callable[[int], None], items: list[int], n_jobs: int) -> None:
 
 def _prepare(p: Pending, opened: dict[int, RunDir], t: int, plans: Plans) -> engine.Prepared:
     try:
-        opened[t] = open_run(p.config, resume=p.resume, overwrite=p.overwrite)
+        opened[t] = open_run(p.config, resume=p.resume, overwrite=p.overwrite, fingerprints=plans.fingerprints)
     except RunDirError as exc:
         raise RunDirError(f"configuration {p.id}: {exc}; or pass --resume to reuse the sweep's runs") from None
     run = opened[t]
