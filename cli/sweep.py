@@ -28,11 +28,15 @@ SHOWN = (
 )
 
 
-def leaderboard_table(result: SweepResult) -> Table:
-    """One row per configuration, best Sharpe ratio first."""
+def leaderboard_table(result: SweepResult, top: int | None = None) -> Table:
+    """One row per configuration, best Sharpe ratio first; with `top`, the best `top` only (the caption says how
+    many more leaderboard.parquet holds)."""
     board = result.leaderboard.sort("sharpe", descending=True, nulls_last=True)
     keys = list(dict.fromkeys(key for params in result.configs.values() for key in params))  # every grid's keys
-    table = Table(show_header=True, header_style="bold")
+    more = 0 if top is None else max(0, board.height - top)
+    board = board.head(board.height - more)
+    caption = f"and {more} more, in leaderboard.parquet" if more else None
+    table = Table(show_header=True, header_style="bold", caption=caption)
     for name in ("id", *keys):
         table.add_column(name)
     for _, label, _ in SHOWN:
@@ -73,6 +77,9 @@ def sweep(
         bool, typer.Option("--resume", help="Reuse finished configurations, continue interrupted ones.")
     ] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the configurations' runs.")] = False,
+    top: Annotated[
+        int | None, typer.Option(min=1, help="Print only the N best configurations (all are in leaderboard.parquet).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines or table.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
@@ -112,6 +119,6 @@ def sweep(
             bar.live.transient = True  # an error is one line: leave no dead progress bar above it
             raise
     if not quiet:
-        console.print(leaderboard_table(result))
+        console.print(leaderboard_table(result, top))
         console.print(overfitting_line(result.overfitting), highlight=False)
         console.print(f"outputs in {result.output_dir}", highlight=False)

@@ -97,7 +97,7 @@ def test_one_sweep_over_two_grids_counts_every_trial(swept, data, tmp_path):
         assert all(t.ok for t in result.tables), [t.message for t in result.tables if not t.ok]
 
 
-def test_the_cli_prints_a_dash_where_a_grid_does_not_set_a_key(swept, data, tmp_path):
+def test_the_cli_prints_a_dash_where_a_grid_does_not_set_a_key_and_top_cuts_the_table(swept, data, tmp_path):
     base, grid = tmp_path / "base.json", tmp_path / "grid.json"
     base.write_text(json.dumps(small_config(data).to_dict()))
     grid.write_text(json.dumps([{"model.params.num_leaves": [4]}, TOPK]))
@@ -107,5 +107,10 @@ def test_the_cli_prints_a_dash_where_a_grid_does_not_set_a_key(swept, data, tmp_
     assert result.output.count(": reuse") == 3
     row = next(line for line in result.output.splitlines() if swept.leaderboard["id"][0] in line and "│" in line)
     assert "—" in row  # the first configuration's grid sets no strategy key
+    best = CliRunner().invoke(app, [*args, "--top", "1"])
+    assert best.exit_code == 0, best.output
+    assert "and 2 more, in leaderboard.parquet" in best.output
+    shown = [i for i in swept.leaderboard["id"] if i in best.output.split(": reuse")[-1]]
+    assert len(shown) == 1 and shown[0] == swept.leaderboard.sort("sharpe", descending=True)["id"][0]
     report = CliRunner().invoke(app, ["report", str(swept.output_dir), "--output", str(tmp_path / "report")])
     assert report.exit_code == 0, report.output
