@@ -16,6 +16,7 @@ from walkforward.errors import FoldFailed
 from walkforward.execution import scheduler
 from walkforward.features.plan import Plans
 from walkforward.models.lightgbm import LightGBMModel
+from walkforward.models.registry import MODEL_KINDS
 from walkforward.outputs import TABLES
 from walkforward.sweeps import shared, together
 from walkforward.sweeps.grid import trials
@@ -64,7 +65,7 @@ def _no_checkpoints(p):
     return {t: Empty() for t in p}
 
 
-def test_a_kind_without_share_key_never_groups(data):
+def test_a_kind_without_share_key_groups_only_the_same_model(data):
     grid = {"model.params.n_estimators": [5, 10]}
     p = prepared(data, grid, **{"model.kind": "random_forest", "model.params": {}})
     assert p[0].matrix is p[1].matrix  # the same rows, yet random forests share nothing
@@ -162,3 +163,47 @@ def test_a_sweep_fingerprints_its_data_once_per_data_and_symbols(data, tmp_path,
     assert sorted(taken) == [("AAA", "BTC-USD", "SPY"), ("AAA", "SPY")]  # 4 configurations, 2 sets of symbols
     stamps = {json.loads((d / "run.json").read_text())["data_fingerprint"] for d in swept.run_dirs.values()}
     assert stamps == {real(data, ["AAA", "BTC-USD", "SPY"]), real(data, ["AAA", "SPY"])}
+
+
+@pytest.mark.parametrize(
+    ("kind", "changes"),
+    [("lightgbm", {}), ("random_forest", {"model.kind": "random_forest", "model.params": {"n_estimators": 5}})],
+)
+def test_a_strategy_sweep_fits_each_model_once_and_stays_bitwise(data, tmp_path, monkeypatch, kind, changes):
+    """Configurations that differ only in their strategy have the same models: one fit per (fold, asset), whatever
+    the kind (LightGBM groups by its Dataset, a random forest by its params), each output a separate run's."""
+    fitted: list[int] = []
+    model = MODEL_KINDS[kind]
+    real = type(model).fit_shared
+
+    def counting(self, params_list, *args, **kwargs):
+        fitted.append(len(params_list))
+        return real(self, params_list, *args, **kwargs)
+
+    monkeypatch.setattr(type(model), "fit_shared", counting)
+    grid = {"strategy.cost_bps": [0.0, 5.0, 20.0], "strategy.long_threshold": [0.0, 0.001]}
+    swept = walkforward.sweep(small_config(data, **changes), grid, output_dir=tmp_path / "sweep")
+    n_tasks = len(prepared(data, {"strategy.cost_bps": [0.0]}, **changes)[0].tasks)
+    assert fitted and set(fitted) == {1} and len(fitted) <= n_tasks  # one model per task (tasks without rows: none)
+    cpu = [json.loads((d / "run.json").read_text())["model_cpu_seconds"] for d in swept.run_dirs.values()]
+    assert cpu[0] > 0 and cpu[1:] == [0.0] * 5  # measured once, booked to the configuration that fitted
+    for trial_id, params in swept.configs.items():
+        alone = tmp_path / trial_id
+        walkforward.run(small_config(data, alone, **changes, **params))
+        same_outputs(swept.run_dirs[trial_id], alone)
+
+
+def test_one_model_predicts_for_each_refit_cadence(data, tmp_path, monkeypatch):
+    """refit_every 1 and 2 share fold 0's model (the same rows and params) but not its test rows: one fit, two
+    predictions, each configuration bitwise its separate run."""
+    fitted: list[int] = []
+    real = LightGBMModel.fit_shared
+    monkeypatch.setattr(
+        LightGBMModel, "fit_shared", lambda self, p, *a, **k: fitted.append(len(p)) or real(self, p, *a, **k)
+    )
+    swept = walkforward.sweep(small_config(data), {"refit_every": [1, 2]}, output_dir=tmp_path / "sweep")
+    assert fitted and set(fitted) == {1}
+    for trial_id, params in swept.configs.items():
+        alone = tmp_path / trial_id
+        walkforward.run(small_config(data, alone, **params))
+        same_outputs(swept.run_dirs[trial_id], alone)

@@ -8,16 +8,20 @@ that configurations have in common done once.
   *group task* `(trials, fold, symbol)`: its training rows are gathered once and `ModelKind.fit_shared` fits one model
   per configuration on them; each configuration's model then predicts its own test rows. Every model is the one a
   separate run fits, bitwise (tests/test_sweep.py).
+- Models: configurations of a group with the same model (kind, estimator, params; the seed and rows are the
+  group's) get one fit, and, when they also predict the same rows (the same refit cadence), one result: a sweep over
+  strategy keys (thresholds, `k`, costs) fits each model once. A kind without a `share_key` groups exactly such
+  configurations.
 - Warm-start configurations keep their chains (`(trial,), fold, symbol` in fold order), never grouped: each link
   continues its own configuration's model.
 
 Every task goes to one `run_chains` call on the base config's executor, the costliest first (rows x rounds x
-configurations) so no worker is left with a long task at the end. Each configuration keeps its own checkpoints, saved
+models fitted) so no worker is left with a long task at the end. Each configuration keeps its own checkpoints, saved
 as its results arrive, so `--resume` and a Dask worker's death lose no finished task.
 
-A group's fit is measured once: its seconds and CPU are booked to the group's first configuration, its interval
-(`fit_start`..`fit_end`) to every member (so each configuration's `fit` busy time is the wall time its models were
-being fitted, shared or not).
+A group's fit is measured once: its seconds and CPU are booked to the group's first configuration (a shared result's
+prediction to the configuration that made it), its interval (`fit_start`..`fit_end`) to every member (so each
+configuration's `fit` busy time is the wall time its models were being fitted, shared or not).
 """
 
 from __future__ import annotations
@@ -55,19 +59,28 @@ class SweepJob:
         data = first.training(f, symbol)
         if data is None:  # no training row: every configuration of the group does without a model alike
             return {t: self.jobs[t]((f, symbol), None)[1] for t in trials}
+        twin = twins(self.jobs, trials)  # configurations whose model is another's: fitted once
+        fitting = [t for t in trials if twin[t] == t]
         clock = FitClock.start()
         models = MODEL_KINDS[first.kind].fit_shared(
-            [dict(self.jobs[t].params) for t in trials],
+            [dict(self.jobs[t].params) for t in fitting],
             *data,
             seed=seed_for(first.seed, f, symbol),
             estimator=first.estimator,
         )
         fit = clock.stop()
-        booked = [fit] + [replace(fit, seconds=0.0, cpu=0.0)] * (len(trials) - 1)
-        return {
-            t: self.jobs[t].predicted(model, f, symbol, clock)
-            for t, model, clock in zip(trials, models, booked, strict=True)
-        }
+        booked = [fit] + [_unbooked(fit)] * (len(fitting) - 1)
+        model_of = dict(zip(fitting, models, strict=True))
+        clock_of = dict(zip(fitting, booked, strict=True))
+        out: Payload = {}
+        for t in trials:
+            same = next((u for u in out if twin[u] == twin[t] and _same_test(self.jobs[u], self.jobs[t])), None)
+            if same is None:
+                out[t] = self.jobs[t].predicted(model_of[twin[t]], f, symbol, clock_of.get(t, _unbooked(fit)))
+            else:  # the same model on the same test rows: its result, measured once (booked to `same`)
+                result, state = out[same]
+                out[t] = (replace(result, fit_seconds=0.0, predict_seconds=0.0, cpu_seconds=0.0), state)
+        return out
 
     def for_task(self, task: GroupTask) -> SweepJob:
         """The jobs of the task's configurations cut to the rows it reads (`FoldJob.for_task`); configurations that
@@ -87,6 +100,31 @@ class SweepJob:
 
 def _same_rows(a: FoldJob, b: FoldJob) -> bool:
     return a.matrix is b.matrix and a.offsets is b.offsets and a.traded is b.traded and a.member is b.member
+
+
+def twins(jobs: dict[int, FoldJob], trials: tuple[int, ...]) -> dict[int, int]:
+    """Each configuration of a group mapped to the first one with the same model (kind, estimator and params): on
+    the group's shared rows and seed, their fits are the same model, so it is fitted once (configurations that
+    differ only in their strategy, say)."""
+    first: dict[int, int] = {}
+    for t in trials:
+        job = jobs[t]
+        first[t] = next((u for u in first if first[u] == u and _same_model(jobs[u], job)), t)
+    return first
+
+
+def _same_model(a: FoldJob, b: FoldJob) -> bool:
+    return (a.kind, a.estimator, a.params) == (b.kind, b.estimator, b.params)
+
+
+def _same_test(a: FoldJob, b: FoldJob) -> bool:
+    """A task predicts the same rows for both: the same rows of the same matrix and the same refit cadence."""
+    return _same_rows(a, b) and a.refit_every == b.refit_every
+
+
+def _unbooked(fit: FitClock) -> FitClock:
+    """A twin's fit, shared with the configuration it is booked to: its interval, no seconds of its own."""
+    return replace(fit, seconds=0.0, cpu=0.0)
 
 
 @dataclass
@@ -117,19 +155,20 @@ def plan_sweep(
                     chains.append([((t,), f, s) for f, s in chain])
             continue
         for f, s in (task for chain in remaining for task in chain):
-            groups.setdefault(_share(jobs[t], t, f, s), []).append(t)
+            groups.setdefault(_share(jobs[t], f, s), []).append(t)
     for key, members in groups.items():
         chains.append([(tuple(members), key[-2], key[-1])])
     order = sorted(range(len(chains)), key=lambda i: -_cost(jobs, chains[i]))
     return SweepPlan([chains[i] for i in order], {order.index(i): m for i, m in start_models.items()}, done)
 
 
-def _share(job: FoldJob, t: int, f: int, symbol: str) -> tuple:
-    """The group key of configuration t's task (f, symbol): the same rows of the same matrix and equal share keys;
-    a kind that shares nothing keys by its configuration."""
-    key = MODEL_KINDS[job.kind].share_key(dict(job.params), seed_for(job.seed, f, symbol), job.estimator)
+def _share(job: FoldJob, f: int, symbol: str) -> tuple:
+    """The group key of a configuration's task (f, symbol): the same rows of the same matrix and equal share keys;
+    for a kind that shares no preprocessing, the same model (params and seed): such a group fits its model once."""
+    seed = seed_for(job.seed, f, symbol)
+    key = MODEL_KINDS[job.kind].share_key(dict(job.params), seed, job.estimator)
     rows = (id(job.matrix), id(job.offsets), id(job.traded), id(job.member))
-    return (*rows, job.kind, job.estimator, t if key is None else key, f, symbol)
+    return (*rows, job.kind, job.estimator, ("same model", repr(job.params), seed) if key is None else key, f, symbol)
 
 
 def _cost(jobs: dict[int, FoldJob], chain: list[GroupTask]) -> float:
@@ -138,7 +177,8 @@ def _cost(jobs: dict[int, FoldJob], chain: list[GroupTask]) -> float:
     for trials, f, _ in chain:
         job = jobs[trials[0]]
         a, b = job.offsets.train[f]
-        total += float(b - a) * sum(float(dict(jobs[t].params).get("n_estimators", 1)) for t in trials)
+        fitted = [t for t, u in twins(jobs, trials).items() if t == u]  # a model fitted once counts once
+        total += float(b - a) * sum(float(dict(jobs[t].params).get("n_estimators", 1)) for t in fitted)
     return total
 
 
