@@ -41,6 +41,8 @@ from walkforward.sweeps.shared import SweepJob
 GRIDS = {
     "leaves-rate": {"model.params.num_leaves": [4, 8], "model.params.learning_rate": [0.05, 0.1]},
     "leaves-warm": {"model.params.num_leaves": [4, 8], "model.warm_start": [False, True]},
+    # one model per task: fitted once, its prediction shared by the cost_bps twins, made again for refit_every 2
+    "strategy": {"strategy.cost_bps": [0.0, 10.0], "refit_every": [1, 2]},
 }
 N_TASKS = 6  # per configuration: 2 folds (2019H1 in steps of 63 sessions) x 3 per-asset models
 SWEEP_FILES = ("configs.json", "leaderboard.parquet", "overfitting.json")
@@ -113,6 +115,13 @@ def test_a_warm_start_sweep_on_dask_matches_the_threads_sweep_bitwise(
 ):
     walkforward.sweep(on_dask(small_data, scheduler), GRIDS["leaves-warm"], output_dir=tmp_path / "dask")
     assert_same_sweep(reference["leaves-warm"], tmp_path / "dask")
+
+
+def test_a_strategy_sweep_on_dask_fits_each_model_once_and_matches_the_threads_sweep_bitwise(
+    small_data, scheduler, reference, tmp_path
+):
+    walkforward.sweep(on_dask(small_data, scheduler), GRIDS["strategy"], output_dir=tmp_path / "dask")
+    assert_same_sweep(reference["strategy"], tmp_path / "dask")
 
 
 def sweep_job(data: Path, out: Path, monkeypatch) -> tuple[SweepJob, list]:

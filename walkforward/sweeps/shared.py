@@ -84,12 +84,13 @@ class SweepJob:
 
     def for_task(self, task: GroupTask) -> SweepJob:
         """The jobs of the task's configurations cut to the rows it reads (`FoldJob.for_task`); configurations that
-        share a matrix and layout share one cut, which a pickle (Dask) then carries once."""
+        share a matrix, a layout and a refit cadence (which sets the test windows a task predicts, and so its cut)
+        share one cut, which a pickle (Dask) then carries once."""
         trials, f, symbol = task
         cuts: dict[int, FoldJob] = {}
         for t in trials:
             job = self.jobs[t]
-            twin = next((c for u, c in cuts.items() if _same_rows(self.jobs[u], job)), None)
+            twin = next((c for u, c in cuts.items() if _same_test(self.jobs[u], job)), None)
             if twin is None:
                 cuts[t] = job.for_task((f, symbol))
             else:
