@@ -73,9 +73,10 @@ class SweepJob:
         model_of = dict(zip(fitting, models, strict=True))
         clock_of = dict(zip(fitting, booked, strict=True))
         out: Payload = {}
-        for t in trials:
-            same = next((u for u in out if twin[u] == twin[t] and _same_test(self.jobs[u], self.jobs[t])), None)
-            if same is None:
+        made: dict[tuple[int, int], int] = {}  # (model, refit cadence) -> the configuration that predicted with it
+        for t in trials:  # a group's configurations read the same rows: the cadence alone sets the test rows
+            same = made.setdefault((twin[t], self.jobs[t].refit_every), t)
+            if same == t:
                 out[t] = self.jobs[t].predicted(model_of[twin[t]], f, symbol, clock_of.get(t, _unbooked(fit)))
             else:  # the same model on the same test rows: its result, measured once (booked to `same`)
                 result, state = out[same]
@@ -107,15 +108,14 @@ def twins(jobs: dict[int, FoldJob], trials: tuple[int, ...]) -> dict[int, int]:
     """Each configuration of a group mapped to the first one with the same model (kind, estimator and params): on
     the group's shared rows and seed, their fits are the same model, so it is fitted once (configurations that
     differ only in their strategy, say)."""
-    first: dict[int, int] = {}
-    for t in trials:
-        job = jobs[t]
-        first[t] = next((u for u in first if first[u] == u and _same_model(jobs[u], job)), t)
-    return first
+    seen: dict[str, int] = {}
+    return {t: seen.setdefault(_model_key(jobs[t]), t) for t in trials}
 
 
-def _same_model(a: FoldJob, b: FoldJob) -> bool:
-    return (a.kind, a.estimator, a.params) == (b.kind, b.estimator, b.params)
+def _model_key(job: FoldJob) -> str:
+    """What a fit depends on besides its rows and seed, as text (params may hold values that do not hash; their
+    reprs are equal only for equal values, so equal keys are the same model)."""
+    return repr((job.kind, job.estimator, job.params))
 
 
 def _same_test(a: FoldJob, b: FoldJob) -> bool:
