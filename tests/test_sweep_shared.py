@@ -12,6 +12,7 @@ import pytest
 import walkforward
 from tests.small import make_small_data, small_config
 from walkforward import engine, runner
+from walkforward import metrics as wf_metrics
 from walkforward.errors import FoldFailed
 from walkforward.execution import scheduler
 from walkforward.features.plan import Plans
@@ -181,8 +182,12 @@ def test_a_strategy_sweep_fits_each_model_once_and_stays_bitwise(data, tmp_path,
         return real(self, params_list, *args, **kwargs)
 
     monkeypatch.setattr(type(model), "fit_shared", counting)
+    levels: list[int] = []
+    real_levels = wf_metrics.prediction_levels
+    monkeypatch.setattr(wf_metrics, "prediction_levels", lambda *a: levels.append(1) or real_levels(*a))
     grid = {"strategy.cost_bps": [0.0, 5.0, 20.0], "strategy.long_threshold": [0.0, 0.001]}
     swept = walkforward.sweep(small_config(data, **changes), grid, output_dir=tmp_path / "sweep")
+    assert len(levels) == 1  # the prediction metrics (IC, quantile returns, ...) once for the six books
     n_tasks = len(prepared(data, {"strategy.cost_bps": [0.0]}, **changes)[0].tasks)
     assert fitted and set(fitted) == {1} and len(fitted) <= n_tasks  # one model per task (tasks without rows: none)
     cpu = [json.loads((d / "run.json").read_text())["model_cpu_seconds"] for d in swept.run_dirs.values()]

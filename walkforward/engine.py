@@ -203,8 +203,11 @@ def run(
     return finish(p, results)
 
 
-def finish(p: Prepared, results: dict[Task, TaskResult]) -> EngineResult:
-    """Everything after the models: the backtest, the output tables and the metrics."""
+def finish(
+    p: Prepared, results: dict[Task, TaskResult], shared: metrics.SharedPredictions | None = None
+) -> EngineResult:
+    """Everything after the models: the backtest, the output tables and the metrics; `shared`: a sweep's prediction
+    metrics, which configurations with the same predictions compute once."""
     config, m, lay, timer = p.config, p.matrix, p.layout, p.timer
     fold_info = [f.describe() for f in lay.folds]
     with timer("backtest"):
@@ -217,7 +220,11 @@ def finish(p: Prepared, results: dict[Task, TaskResult]) -> EngineResult:
         )
         tables = output_tables(bt, results, config.feature_names)
     with timer("metrics"):
-        mets = metrics.compute_metrics(bt, fold_info, config.assets, config.annualization)
+        predicted = None
+        if shared is not None:
+            compute = lambda: metrics.prediction_levels(bt, fold_info, config.assets)  # noqa: E731
+            predicted = shared.get(lay, tuple(results[task].prediction for task in sorted(results)), compute)
+        mets = metrics.compute_metrics(bt, fold_info, config.assets, config.annualization, predicted)
     return EngineResult(
         tables=tables,
         metrics=mets,

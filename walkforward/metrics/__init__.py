@@ -1,6 +1,6 @@
 """Performance and prediction metrics (docs/methodology.md §5): one series' metrics (series.py), the rank-based
 prediction metrics (ranks.py), the quantile returns (quantiles.py) and metrics.json's three levels (levels.py)."""
 
-from walkforward.metrics.levels import compute_metrics
+from walkforward.metrics.levels import SharedPredictions, compute_metrics, prediction_levels
 
-__all__ = ["compute_metrics"]
+__all__ = ["SharedPredictions", "compute_metrics", "prediction_levels"]

@@ -8,6 +8,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,23 +26,51 @@ from walkforward.portfolio.rows import fold_of
 NO_CROSS_SECTION = {**ic_summary(np.array([])), **quantile_summary(np.empty((0, N_QUANTILES)))}
 
 
-def level(
-    s: Series,
-    a: float | None,
-    prediction: np.ndarray,
-    target: np.ndarray,
-    cross: dict[str, Any],
-    n_trades: int,
-    legs: dict[str, Any],
-) -> dict[str, Any]:
-    """Every metric of one level, in METRIC_NAMES order; `cross`: the level's cross-sectional metrics (the IC's
-    summary, the quantile returns), `legs`: the turnover per leg."""
+def level(s: Series, a: float | None, predicted: dict[str, Any], n_trades: int, legs: dict[str, Any]) -> dict[str, Any]:
+    """Every metric of one level, in METRIC_NAMES order; `predicted`: the level's metrics of the predictions alone
+    (`PredictionLevels`), `legs`: the turnover per leg."""
     out = return_metrics(s, a)
     out.update(legs)
     out.update(relative_metrics(s.r, s.bench, a))
-    out.update(prediction_metrics(prediction, target))
-    out.update(cross, n_trades=n_trades, periods_per_year=a)
+    out.update(predicted, n_trades=n_trades, periods_per_year=a)
     return {m: out[m] for m in METRIC_NAMES}
+
+
+@dataclass(frozen=True)
+class PredictionLevels:
+    """The metrics of the predictions alone, per level: the pooled IC and directional accuracy, and (overall and per
+    fold) the per-date IC's summary and the quantile returns. They read the test rows' predictions, targets and next
+    returns, never the book, so configurations of a sweep that differ only in their strategy share them."""
+
+    overall: dict[str, Any]
+    per_fold: dict[int, dict[str, Any]]
+    per_asset: dict[str, dict[str, Any]]
+
+
+def prediction_levels(bt: Backtest, folds: list[dict[str, Any]], assets: tuple[str, ...]) -> PredictionLevels:
+    """`PredictionLevels` of the backtest's test rows (`bt.rows`), per fold of `folds` and per asset of `assets`."""
+    rows = bt.rows
+    ic_date, ic = cross_sectional_ic(rows.date, rows.prediction, rows.target)
+    buckets = quantile_days(rows.date, rows.prediction, rows.next_ret)
+    overall = {**prediction_metrics(rows.prediction, rows.target), **ic_summary(ic), **quantile_summary(buckets.mean)}
+    ic_fold, bucket_fold = fold_of(ic_date, bt.fold_starts), fold_of(buckets.date, bt.fold_starts)
+    per_fold = {}
+    for info in folds:
+        i = info["fold"]
+        mine = rows.fold == i
+        cross = {**ic_summary(ic[ic_fold == i]), **quantile_summary(buckets.mean[bucket_fold == i])}
+        per_fold[i] = {**prediction_metrics(rows.prediction[mine], rows.target[mine]), **cross}
+    per_asset = {}
+    for name, mine in asset_slices(bt, assets).items():
+        per_asset[name] = {**prediction_metrics(rows.prediction[mine], rows.target[mine]), **NO_CROSS_SECTION}
+    return PredictionLevels(overall, per_fold, per_asset)
+
+
+def asset_slices(bt: Backtest, assets: tuple[str, ...]) -> dict[str, slice]:
+    """Each asset's test rows: rows are sorted by (symbol, date), so one slice, found by bisection (not a mask)."""
+    rows = bt.rows
+    bounds = np.searchsorted(rows.symbol, np.arange(len(rows.symbols) + 1))
+    return {name: slice(bounds[code], bounds[code + 1]) for name in assets for code in [rows.symbols.index(name)]}
 
 
 def portfolio_series(bt: Backtest, rows: slice | np.ndarray) -> Series:
@@ -57,43 +88,60 @@ def asset_series(bt: Backtest, rows: np.ndarray) -> Series:
 
 
 def compute_metrics(
-    bt: Backtest, folds: list[dict[str, Any]], assets: tuple[str, ...], annualization: float | str
+    bt: Backtest,
+    folds: list[dict[str, Any]],
+    assets: tuple[str, ...],
+    annualization: float | str,
+    predicted: PredictionLevels | None = None,
 ) -> dict[str, Any]:
-    """metrics.json: overall (portfolio), per fold (portfolio of the fold), per asset (the asset's rows)."""
+    """metrics.json: overall (portfolio), per fold (portfolio of the fold), per asset (the asset's rows);
+    `predicted`: `prediction_levels(bt, folds, assets)` when the caller has it already (a sweep's twin)."""
     rows, trades, pf = bt.rows, bt.trades, bt.portfolio
-    ic_date, ic = cross_sectional_ic(rows.date, rows.prediction, rows.target)
-    buckets = quantile_days(rows.date, rows.prediction, rows.next_ret)
+    predicted = predicted or prediction_levels(bt, folds, assets)
     everything = portfolio_series(bt, slice(None))
     a = periods_per_year(len(everything.r), everything.days, annualization)
     legs = turnover_per_leg(pf["traded_long"], pf["traded_short"])
-    cross = {**ic_summary(ic), **quantile_summary(buckets.mean)}
-    overall = level(everything, a, rows.prediction, rows.target, cross, len(trades["fold"]), legs)
+    overall = level(everything, a, predicted.overall, len(trades["fold"]), legs)
 
-    ic_fold, bucket_fold = fold_of(ic_date, bt.fold_starts), fold_of(buckets.date, bt.fold_starts)
     fold_trades = np.bincount(trades["fold"], minlength=len(folds))
     per_fold = []
     for info in folds:
         i = info["fold"]
-        mine = rows.fold == i
         here = pf["fold"] == i
-        s = portfolio_series(bt, here)
-        cross = {**ic_summary(ic[ic_fold == i]), **quantile_summary(buckets.mean[bucket_fold == i])}
         legs = turnover_per_leg(pf["traded_long"][here], pf["traded_short"][here])
-        values = level(s, a, rows.prediction[mine], rows.target[mine], cross, int(fold_trades[i]), legs)
+        values = level(portfolio_series(bt, here), a, predicted.per_fold[i], int(fold_trades[i]), legs)
         per_fold.append({**info, **values})
 
     symbol_trades = np.bincount(trades["symbol"], minlength=len(rows.symbols))
-    # rows are sorted by (symbol, date): an asset's rows are one slice, found by bisection, not a mask per asset
-    bounds = np.searchsorted(rows.symbol, np.arange(len(rows.symbols) + 1))
     per_asset = {}
-    for name in assets:
-        code = rows.symbols.index(name)
-        mine = slice(bounds[code], bounds[code + 1])
+    for name, mine in asset_slices(bt, assets).items():
         earned = mine.start + np.flatnonzero(bt.earned[mine])
         s = asset_series(bt, earned)
         a_own = periods_per_year(len(s.r), s.days, annualization)
         legs = turnover_per_leg(bt.traded_long[earned], bt.traded_short[earned])
-        per_asset[name] = level(
-            s, a_own, rows.prediction[mine], rows.target[mine], NO_CROSS_SECTION, int(symbol_trades[code]), legs
-        )
+        code = rows.symbols.index(name)
+        per_asset[name] = level(s, a_own, predicted.per_asset[name], int(symbol_trades[code]), legs)
     return {"overall": overall, "per_fold": per_fold, "per_asset": per_asset}
+
+
+class SharedPredictions:
+    """`PredictionLevels` that a sweep's configurations share: those with the same fold layout whose every task's
+    result holds the very same prediction array (a sweep's twins: walkforward/sweeps/shared.py) have the same test
+    rows and predictions, so the same prediction metrics, whatever their strategy. An entry holds the layout and the
+    arrays it was keyed by, so their ids cannot be reused while it lives, and a hit is checked by identity."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple, tuple[Any, tuple[np.ndarray, ...], PredictionLevels]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, layout: Any, predictions: tuple[np.ndarray, ...], compute: Callable[[], PredictionLevels]):
+        """The levels of `predictions` (every task's, in task order) over `layout`: cached, else `compute()`."""
+        key = (id(layout), tuple(map(id, predictions)))
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and entry[0] is layout and all(a is b for a, b in zip(entry[1], predictions, strict=True)):
+            return entry[2]
+        value = compute()
+        with self._lock:
+            self._entries.setdefault(key, (layout, predictions, value))
+        return value

@@ -29,6 +29,7 @@ from walkforward.execution.link import TaskFailed
 from walkforward.execution.scheduler import run_chains
 from walkforward.execution.task import Task, TaskResult, wall_clock
 from walkforward.features.plan import Plans
+from walkforward.metrics import SharedPredictions
 from walkforward.runner import RunDir, close_run, open_run
 from walkforward.sweeps.shared import SweepJob, checkpoint_each, plan_sweep
 
@@ -79,13 +80,15 @@ def _finish(
     n_jobs: int,
 ) -> None:
     """Each configuration of a batch: its backtest, tables and metrics, written to its run directory; its results
-    are let go as soon as they are written."""
+    are let go as soon as they are written (predictions that configurations share stay until the batch ends)."""
+
+    shared = SharedPredictions()  # configurations with the same predictions (a strategy sweep's) share their metrics
 
     def finish(t: int) -> None:
         p, mine = prepared[t], results.pop(t)
         p.timer.update(timings)
         engine.model_timings(p.timer, mine, window)
-        close_run(opened[t], engine.finish(p, mine))
+        close_run(opened[t], engine.finish(p, mine, shared))
 
     _each(finish, list(prepared), n_jobs)
 
