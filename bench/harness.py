@@ -19,10 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.gate import cold_check, determinism_gate, repeat_check
 from bench.machine import machine_info
@@ -32,6 +32,9 @@ from walkforward.config import available_cores
 from walkforward.data.layout import store_root
 from walkforward.errors import WalkforwardError
 from walkforward.execution.registry import EXECUTORS
+
+C = TypeVar("C")  # a case: a workload's Case or SweepCase
+Out = TypeVar("Out")  # what a case's run leaves to compare: its folder, or its configurations' folders
 
 __all__ = ["Case", "determinism_gate", "executor_overhead", "plan", "run_bench", "write_report"]
 
@@ -154,23 +157,18 @@ def run_bench(
     for w in workloads:
         ensure_dataset(WORKLOADS[w], legacy=legacy)
     root = Path(tempfile.mkdtemp(prefix="wf-bench-")) if keep_dir is None else keep_dir
-    samples: dict[Case, list[dict[str, Any]]] = {c: [] for c in cases}
-    outputs: dict[Case, Path] = {}
-    later: list[dict[str, Any]] = []  # the gate's checks of repeats after the first and of the cold runs
     cold: dict[Case, float] = {}
     extra = lambda case: {"scheduler": scheduler} if scheduler and case.executor == "dask" else None  # noqa: E731
     try:
-        for r in range(repeat):
-            for case in cases:
-                if on_case:
-                    on_case(case, r)
-                out = root / case.workload / f"{_folder(case)}-r{r}"
-                samples[case].append(run_case(case, out, extra(case)))
-                if r == 0:
-                    outputs[case] = out
-                else:  # checked before its folder goes
-                    later.append(repeat_check(case, r, out, cases, outputs))
-                    shutil.rmtree(out, ignore_errors=True)
+        # `later`: the gate's checks of repeats after the first, then of the cold runs
+        samples, outputs, later = repeat_cases(
+            cases,
+            repeat,
+            root,
+            lambda case, out: (run_case(case, out, extra(case)), out),
+            lambda case, r, out, firsts: repeat_check(case, r, out, cases, firsts),
+            on_case,
+        )
         for case in cold_cases(cases):
             if on_case:
                 on_case(case, repeat)
@@ -187,7 +185,36 @@ def run_bench(
     return result
 
 
-def _folder(case: Case) -> str:
+def repeat_cases(
+    cases: Sequence[C],
+    repeat: int,
+    root: Path,
+    run: Callable[[C, Path], tuple[dict[str, Any], Out]],
+    check: Callable[[C, int, Out, dict[C, Out]], dict[str, Any]],
+    on_case: Callable[[C, int], None] | None = None,
+) -> tuple[dict[C, list[dict[str, Any]]], dict[C, Out], list[dict[str, Any]]]:
+    """Every case `repeat` times, each in `root/<workload>/<case>-r<repeat>`: `run(case, folder)` gives its sample
+    and its output; the first repeat's output is kept, and each later one is checked against it
+    (`check(case, r, output, firsts)`) before its folder goes. Returns (samples, first outputs, later checks)."""
+    samples: dict[C, list[dict[str, Any]]] = {c: [] for c in cases}
+    firsts: dict[C, Out] = {}
+    later: list[dict[str, Any]] = []
+    for r in range(repeat):
+        for case in cases:
+            if on_case:
+                on_case(case, r)
+            out = root / case.workload / f"{_folder(case)}-r{r}"
+            sample, output = run(case, out)
+            samples[case].append(sample)
+            if r == 0:
+                firsts[case] = output
+            else:  # checked before its folder goes
+                later.append(check(case, r, output, firsts))
+                shutil.rmtree(out, ignore_errors=True)
+    return samples, firsts, later
+
+
+def _folder(case: Any) -> str:
     return case.label.replace("/", "-").replace(" ", "")
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.gate import runs_check
-from bench.harness import BenchResult, check_options, run_bench, run_module
+from bench.harness import BenchResult, check_options, repeat_cases, run_bench, run_module
 from bench.speedups import sweep_overhead, sweep_speedups
 from bench.workloads import SWEEP_WORKLOADS, WORKLOADS, SweepWorkload, ensure_dataset
 from walkforward.config import load_config
@@ -85,26 +85,20 @@ def run_sweeps(
     sweeps = SWEEP_WORKLOADS if sweeps is None else sweeps
     cases = sweep_plan(names, workers, executor, sweeps)
     root = Path(tempfile.mkdtemp(prefix="wf-bench-sweep-")) if keep_dir is None else keep_dir
-    samples: dict[SweepCase, list[dict[str, Any]]] = {c: [] for c in cases}
-    outputs: dict[SweepCase, dict[str, Path]] = {}
-    later: list[dict[str, Any]] = []
     try:
         for name in names:
             ensure_dataset(WORKLOADS[sweeps[name].base])
             warm_up(sweeps[name], root / name / "warm-up")
-        for r in range(repeat):
-            for case in cases:
-                if on_case:
-                    on_case(case, r)
-                out = root / case.workload / f"{case.label.replace('/', '-').replace(' ', '')}-r{r}"
-                sample, runs = run_sweep_case(sweeps[case.workload], case, out, scheduler)
-                samples[case].append(sample)
-                if r == 0:
-                    outputs[case] = runs
-                else:  # checked before its folder goes
-                    check = f"{case.label} repeat {r + 1} vs repeat 1 (bitwise)"
-                    later.append(runs_check(case.workload, check, outputs[case], runs))
-                    shutil.rmtree(out, ignore_errors=True)
+        samples, outputs, later = repeat_cases(
+            cases,
+            repeat,
+            root,
+            lambda case, out: run_sweep_case(sweeps[case.workload], case, out, scheduler),
+            lambda case, r, runs, firsts: runs_check(
+                case.workload, f"{case.label} repeat {r + 1} vs repeat 1 (bitwise)", firsts[case], runs
+            ),
+            on_case,
+        )
         gate = sweep_gate(cases, outputs) + later
         rows = [summarise(c, sweeps[c.workload], samples[c]) for c in cases]
     finally:
