@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -128,20 +128,36 @@ class SharedPredictions:
     """`PredictionLevels` that a sweep's configurations share: those with the same fold layout whose every task's
     result holds the very same prediction array (a sweep's twins: walkforward/sweeps/shared.py) have the same test
     rows and predictions, so the same prediction metrics, whatever their strategy. An entry holds the layout and the
-    arrays it was keyed by, so their ids cannot be reused while it lives, and a hit is checked by identity."""
+    arrays it was keyed by, so their ids cannot be reused while it lives, and a hit is checked by identity. Twins
+    finishing at once in two threads wait for the first one's computation instead of repeating it."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple, tuple[Any, tuple[np.ndarray, ...], PredictionLevels]] = {}
+        self._entries: dict[tuple, _Entry] = {}
         self._lock = threading.Lock()
 
-    def get(self, layout: Any, predictions: tuple[np.ndarray, ...], compute: Callable[[], PredictionLevels]):
+    def get(
+        self, layout: Any, predictions: tuple[np.ndarray, ...], compute: Callable[[], PredictionLevels]
+    ) -> PredictionLevels:
         """The levels of `predictions` (every task's, in task order) over `layout`: cached, else `compute()`."""
         key = (id(layout), tuple(map(id, predictions)))
         with self._lock:
             entry = self._entries.get(key)
-        if entry is not None and entry[0] is layout and all(a is b for a, b in zip(entry[1], predictions, strict=True)):
-            return entry[2]
-        value = compute()
-        with self._lock:
-            self._entries.setdefault(key, (layout, predictions, value))
-        return value
+            if entry is None or not entry.holds(layout, predictions):
+                entry = self._entries[key] = _Entry(layout, predictions)
+        with entry.lock:
+            if entry.value is None:
+                entry.value = compute()
+            return entry.value
+
+
+@dataclass
+class _Entry:
+    layout: Any
+    predictions: tuple[np.ndarray, ...]
+    value: PredictionLevels | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def holds(self, layout: Any, predictions: tuple[np.ndarray, ...]) -> bool:
+        if self.layout is not layout or len(predictions) != len(self.predictions):
+            return False
+        return all(a is b for a, b in zip(self.predictions, predictions, strict=True))
