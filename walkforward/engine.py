@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -28,7 +31,7 @@ from walkforward.features.plan import Plans, check_panel, features_table, start_
 from walkforward.folds import Fold, FoldOffsets, WalkForwardSplit, offsets
 from walkforward.models.registry import MODEL_KINDS
 from walkforward.outputs import TABLES, EngineResult
-from walkforward.portfolio.backtest import run_backtest
+from walkforward.portfolio.backtest import by_asset, run_sorted
 from walkforward.portfolio.gather import gather_benchmark, gather_test_rows, window_rows
 from walkforward.tables import output_tables
 from walkforward.timing import Timer, busy_seconds
@@ -200,31 +203,37 @@ def run(
     with p.timer("models"):
         results = fit_all(p.config, p.job, p.tasks, p.chains, progress, checkpoints, cancel, p.timer)
     model_timings(p.timer, results, (opened, wall_clock()))
-    return finish(p, results)
+    return finish(p, results, threads=p.config.resolved_n_jobs)
 
 
 def finish(
-    p: Prepared, results: dict[Task, TaskResult], shared: metrics.SharedPredictions | None = None
+    p: Prepared, results: dict[Task, TaskResult], shared: metrics.SharedPredictions | None = None, threads: int = 1
 ) -> EngineResult:
     """Everything after the models: the backtest, the output tables and the metrics; `shared`: a sweep's prediction
-    metrics, which configurations with the same predictions compute once."""
+    metrics, which configurations with the same predictions compute once. With `threads` >= 2 the prediction metrics
+    (ranks and sorts, numpy without the GIL) run in a second thread while this one runs the backtest and builds the
+    tables; they read only the test rows, so the outputs are the same either way (docs/methodology.md §6)."""
     config, m, lay, timer = p.config, p.matrix, p.layout, p.timer
     fold_info = [f.describe() for f in lay.folds]
-    with timer("backtest"):
-        bt = run_backtest(
-            gather_test_rows(m, lay.offsets, lay.traded, results),
-            config.strategy,
-            len(config.assets),
-            fold_starts=lay.offsets.test_lo,
-            benchmark=gather_benchmark(m, lay.offsets, config.benchmark),
-        )
-        tables = output_tables(bt, results, config.feature_names)
-    with timer("metrics"):
-        predicted = None
-        if shared is not None:
-            compute = lambda: metrics.prediction_levels(bt, fold_info, config.assets)  # noqa: E731
-            predicted = shared.get(lay, tuple(results[task].prediction for task in sorted(results)), compute)
-        mets = metrics.compute_metrics(bt, fold_info, config.assets, config.annualization, predicted)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wf-metrics") if threads >= 2 else nullcontext() as side:
+        with timer("backtest"):
+            rows = by_asset(gather_test_rows(m, lay.offsets, lay.traded, results))
+            compute = lambda: metrics.prediction_levels(rows, lay.offsets.test_lo, fold_info, config.assets)  # noqa: E731
+            if shared is not None:
+                predictions = tuple(results[task].prediction for task in sorted(results))
+                compute = partial(shared.get, lay, predictions, compute)
+            pending = side.submit(compute) if side is not None else None
+            bt = run_sorted(
+                rows,
+                config.strategy,
+                len(config.assets),
+                fold_starts=lay.offsets.test_lo,
+                benchmark=gather_benchmark(m, lay.offsets, config.benchmark),
+            )
+            tables = output_tables(bt, results, config.feature_names)
+        with timer("metrics"):
+            predicted = pending.result() if pending is not None else compute()
+            mets = metrics.compute_metrics(bt, fold_info, config.assets, config.annualization, predicted)
     return EngineResult(
         tables=tables,
         metrics=mets,

@@ -21,7 +21,7 @@ from walkforward.metrics.ranks import cross_sectional_ic, ic_summary, prediction
 from walkforward.metrics.series import Series, periods_per_year, relative_metrics, return_metrics, span
 from walkforward.outputs import METRIC_NAMES
 from walkforward.portfolio.backtest import Backtest
-from walkforward.portfolio.rows import fold_of
+from walkforward.portfolio.rows import TestRows, fold_of
 
 NO_CROSS_SECTION = {**ic_summary(np.array([])), **quantile_summary(np.empty((0, N_QUANTILES)))}
 
@@ -47,13 +47,16 @@ class PredictionLevels:
     per_asset: dict[str, dict[str, Any]]
 
 
-def prediction_levels(bt: Backtest, folds: list[dict[str, Any]], assets: tuple[str, ...]) -> PredictionLevels:
-    """`PredictionLevels` of the backtest's test rows (`bt.rows`), per fold of `folds` and per asset of `assets`."""
-    rows = bt.rows
+def prediction_levels(
+    rows: TestRows, fold_starts: np.ndarray, folds: list[dict[str, Any]], assets: tuple[str, ...]
+) -> PredictionLevels:
+    """`PredictionLevels` of the test rows sorted by (symbol, date) (a backtest's `rows`), per fold of `folds`
+    (starting at `fold_starts`) and per asset of `assets`. It reads nothing of the book, so a run computes it while
+    the backtest runs (`walkforward.engine.finish`)."""
     ic_date, ic = cross_sectional_ic(rows.date, rows.prediction, rows.target)
     buckets = quantile_days(rows.date, rows.prediction, rows.next_ret)
     overall = {**prediction_metrics(rows.prediction, rows.target), **ic_summary(ic), **quantile_summary(buckets.mean)}
-    ic_fold, bucket_fold = fold_of(ic_date, bt.fold_starts), fold_of(buckets.date, bt.fold_starts)
+    ic_fold, bucket_fold = fold_of(ic_date, fold_starts), fold_of(buckets.date, fold_starts)
     per_fold = {}
     for info in folds:
         i = info["fold"]
@@ -61,14 +64,13 @@ def prediction_levels(bt: Backtest, folds: list[dict[str, Any]], assets: tuple[s
         cross = {**ic_summary(ic[ic_fold == i]), **quantile_summary(buckets.mean[bucket_fold == i])}
         per_fold[i] = {**prediction_metrics(rows.prediction[mine], rows.target[mine]), **cross}
     per_asset = {}
-    for name, mine in asset_slices(bt, assets).items():
+    for name, mine in asset_slices(rows, assets).items():
         per_asset[name] = {**prediction_metrics(rows.prediction[mine], rows.target[mine]), **NO_CROSS_SECTION}
     return PredictionLevels(overall, per_fold, per_asset)
 
 
-def asset_slices(bt: Backtest, assets: tuple[str, ...]) -> dict[str, slice]:
+def asset_slices(rows: TestRows, assets: tuple[str, ...]) -> dict[str, slice]:
     """Each asset's test rows: rows are sorted by (symbol, date), so one slice, found by bisection (not a mask)."""
-    rows = bt.rows
     bounds = np.searchsorted(rows.symbol, np.arange(len(rows.symbols) + 1))
     return {name: slice(bounds[code], bounds[code + 1]) for name in assets for code in [rows.symbols.index(name)]}
 
@@ -95,9 +97,10 @@ def compute_metrics(
     predicted: PredictionLevels | None = None,
 ) -> dict[str, Any]:
     """metrics.json: overall (portfolio), per fold (portfolio of the fold), per asset (the asset's rows);
-    `predicted`: `prediction_levels(bt, folds, assets)` when the caller has it already (a sweep's twin)."""
+    `predicted`: `prediction_levels(bt.rows, bt.fold_starts, folds, assets)` when the caller has it already (computed
+    alongside the backtest, or a sweep's twin's)."""
     rows, trades, pf = bt.rows, bt.trades, bt.portfolio
-    predicted = predicted or prediction_levels(bt, folds, assets)
+    predicted = predicted or prediction_levels(rows, bt.fold_starts, folds, assets)
     everything = portfolio_series(bt, slice(None))
     a = periods_per_year(len(everything.r), everything.days, annualization)
     legs = turnover_per_leg(pf["traded_long"], pf["traded_short"])
@@ -114,7 +117,7 @@ def compute_metrics(
 
     symbol_trades = np.bincount(trades["symbol"], minlength=len(rows.symbols))
     per_asset = {}
-    for name, mine in asset_slices(bt, assets).items():
+    for name, mine in asset_slices(rows, assets).items():
         earned = mine.start + np.flatnonzero(bt.earned[mine])
         s = asset_series(bt, earned)
         a_own = periods_per_year(len(s.r), s.days, annualization)

@@ -18,7 +18,7 @@ from walkforward.portfolio import book
 from walkforward.portfolio.registry import PORTFOLIOS
 from walkforward.portfolio.rows import Benchmark, TestRows, fold_of
 
-__all__ = ["Backtest", "Benchmark", "TestRows", "run_backtest"]
+__all__ = ["Backtest", "Benchmark", "TestRows", "by_asset", "run_backtest", "run_sorted"]
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,23 @@ class Backtest:
     fold_starts: np.ndarray  # test_lo of each fold
 
 
+def by_asset(test: TestRows) -> TestRows:
+    """The test rows sorted by (symbol, date), as the backtest and the prediction metrics read them."""
+    return test.take(np.lexsort((test.date, test.symbol)))
+
+
 def run_backtest(
     test: TestRows, strategy: Strategy, n_assets: int, *, fold_starts: np.ndarray, benchmark: Benchmark
 ) -> Backtest:
     """Positions, weights, trades and returns of every traded asset's test rows, and the portfolio."""
+    return run_sorted(by_asset(test), strategy, n_assets, fold_starts=fold_starts, benchmark=benchmark)
+
+
+def run_sorted(
+    rows: TestRows, strategy: Strategy, n_assets: int, *, fold_starts: np.ndarray, benchmark: Benchmark
+) -> Backtest:
+    """`run_backtest` of test rows already sorted by (symbol, date) (`by_asset`)."""
     c = strategy.cost_bps / 10_000.0
-    rows = test.take(np.lexsort((test.date, test.symbol)))
     first_of_asset = book.starts(rows.symbol)
     first = book.starts(rows.symbol, rows.fold) if strategy.flat_between_folds else first_of_asset
     targets = PORTFOLIOS[strategy.kind](rows, strategy, first_of_asset, n_assets)
