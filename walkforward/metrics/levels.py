@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from walkforward.metrics.legs import turnover_per_leg
 from walkforward.metrics.quantiles import N_QUANTILES, quantile_days, quantile_summary
-from walkforward.metrics.ranks import cross_sectional_ic, ic_summary, prediction_metrics
+from walkforward.metrics.ranks import (
+    average_ranks,
+    cross_sectional_ic,
+    grouped_average_ranks,
+    ic_summary,
+    prediction_metrics,
+    subset_order,
+)
 from walkforward.metrics.series import Series, periods_per_year, relative_metrics, return_metrics, span
 from walkforward.outputs import METRIC_NAMES
 from walkforward.portfolio.backtest import Backtest
@@ -52,21 +59,62 @@ def prediction_levels(
 ) -> PredictionLevels:
     """`PredictionLevels` of the test rows sorted by (symbol, date) (a backtest's `rows`), per fold of `folds`
     (starting at `fold_starts`) and per asset of `assets`. It reads nothing of the book, so a run computes it while
-    the backtest runs (`walkforward.engine.finish`)."""
-    ic_date, ic = cross_sectional_ic(rows.date, rows.prediction, rows.target)
-    buckets = quantile_days(rows.date, rows.prediction, rows.next_ret)
-    overall = {**prediction_metrics(rows.prediction, rows.target), **ic_summary(ic), **quantile_summary(buckets.mean)}
+    the backtest runs (`walkforward.engine.finish`). The predictions and the targets are sorted once; every level's
+    ranks come from those two sorts (`Ranked`)."""
+    ranked = Ranked.of(rows.prediction, rows.target)
+    ic_date, ic = cross_sectional_ic(rows.date, rows.prediction, rows.target, ranked.orders)
+    buckets = quantile_days(rows.date, rows.prediction, rows.next_ret, ranked.orders[0])
+    overall = {**ranked.metrics(slice(0, len(rows.date))), **ic_summary(ic), **quantile_summary(buckets.mean)}
     ic_fold, bucket_fold = fold_of(ic_date, fold_starts), fold_of(buckets.date, fold_starts)
+    by_fold = ranked.within(rows.fold)
     per_fold = {}
     for info in folds:
         i = info["fold"]
-        mine = rows.fold == i
         cross = {**ic_summary(ic[ic_fold == i]), **quantile_summary(buckets.mean[bucket_fold == i])}
-        per_fold[i] = {**prediction_metrics(rows.prediction[mine], rows.target[mine]), **cross}
+        per_fold[i] = {**by_fold.metrics(rows.fold == i), **cross}
+    by_asset = ranked.within(rows.symbol)
     per_asset = {}
     for name, mine in asset_slices(rows, assets).items():
-        per_asset[name] = {**prediction_metrics(rows.prediction[mine], rows.target[mine]), **NO_CROSS_SECTION}
+        per_asset[name] = {**by_asset.metrics(mine), **NO_CROSS_SECTION}
     return PredictionLevels(overall, per_fold, per_asset)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """The test rows' predictions and targets with, for the rows having both, their average ranks within groups
+    (the whole run; or each fold, or each asset: `within`), all from one argsort of each column (`orders`).
+    `metrics(mine)` is `prediction_metrics` of the rows `mine` (a mask or a slice), which must be one group."""
+
+    values: tuple[np.ndarray, np.ndarray]  # the predictions and the targets, every row
+    orders: tuple[np.ndarray, np.ndarray]  # their argsorts, every row
+    both: np.ndarray  # the rows with a prediction and a target
+    before: np.ndarray  # before[i]: the rows of `both` among the first i rows
+    kept: tuple[np.ndarray, np.ndarray]  # `orders` cut down to the rows of `both` (argsorts of their values)
+    ranks: tuple[np.ndarray, np.ndarray]  # per row of `both`: its prediction's and its target's rank in its group
+
+    @classmethod
+    def of(cls, prediction: np.ndarray, target: np.ndarray) -> Ranked:
+        values, orders = (prediction, target), (np.argsort(prediction), np.argsort(target))
+        both = ~np.isnan(prediction) & ~np.isnan(target)
+        before = np.concatenate([[0], np.cumsum(both)])
+        kept = (subset_order(orders[0], both), subset_order(orders[1], both))
+        ranks = (average_ranks(prediction[both], kept[0]), average_ranks(target[both], kept[1]))
+        return cls(values, orders, both, before, kept, ranks)
+
+    def within(self, group: np.ndarray) -> Ranked:
+        """The same rows ranked within each group of equal `group` codes (a code per row)."""
+        code = group[self.both]
+        p, t = (x[self.both] for x in self.values)
+        return replace(
+            self, ranks=(grouped_average_ranks(code, p, self.kept[0]), grouped_average_ranks(code, t, self.kept[1]))
+        )
+
+    def metrics(self, mine: slice | np.ndarray) -> dict[str, Any]:
+        """`prediction_metrics` of the rows `mine` (a mask, or a slice with both ends), with their ranks."""
+        kept = slice(self.before[mine.start], self.before[mine.stop]) if isinstance(mine, slice) else mine[self.both]
+        return prediction_metrics(
+            self.values[0][mine], self.values[1][mine], (self.ranks[0][kept], self.ranks[1][kept])
+        )
 
 
 def asset_slices(rows: TestRows, assets: tuple[str, ...]) -> dict[str, slice]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from walkforward.metrics.ranks import grouped_average_ranks
+from walkforward.metrics.ranks import dense_codes, grouped_average_ranks, subset_order
 
 N_QUANTILES = 5  # buckets per date; a date with fewer assets having a prediction and a next return is left out
 QUANTILE_RETURNS = tuple(f"quantile_return_{q}" for q in range(1, N_QUANTILES + 1))
@@ -28,13 +28,16 @@ class QuantileDays:
     mean: np.ndarray  # (dates, N_QUANTILES) float64
 
 
-def quantile_days(date: np.ndarray, prediction: np.ndarray, next_ret: np.ndarray) -> QuantileDays:
+def quantile_days(
+    date: np.ndarray, prediction: np.ndarray, next_ret: np.ndarray, order: np.ndarray | None = None
+) -> QuantileDays:
     """Bucket `q = floor(5 * (r - 1) / n) + 1` of each row, `r` its prediction's average rank (1..n) among the `n`
-    rows of its date that have a prediction and a next return; each (date, bucket)'s mean next return."""
+    rows of its date that have a prediction and a next return; each (date, bucket)'s mean next return. `order`: an
+    argsort of `prediction`, when the caller has it."""
     both = ~np.isnan(prediction) & ~np.isnan(next_ret)
-    days, code = np.unique(date[both], return_inverse=True)
+    days, code = dense_codes(date[both])
     size = np.bincount(code, minlength=len(days))
-    rank = grouped_average_ranks(code, prediction[both])
+    rank = grouped_average_ranks(code, prediction[both], None if order is None else subset_order(order, both))
     bucket = np.floor(N_QUANTILES * (rank - 1) / size[code]).astype(np.int64)  # 0 .. N_QUANTILES - 1
     cell = code * N_QUANTILES + bucket
     cells = len(days) * N_QUANTILES
