@@ -69,3 +69,22 @@ def test_engine_tables_are_built_in_output_order_with_returns_dated_when_earned(
     for name in returns["series"].unique():
         rows = returns.filter(pl.col("series") == name).sort("date")
         np.testing.assert_allclose(rows["equity"].to_numpy(), np.cumprod(1 + rows["return"].to_numpy()), rtol=1e-12)
+
+
+def test_test_rows_are_gathered_in_symbol_then_date_order(tmp_path):
+    """gather_test_rows sorts the window rows (date order) by symbol with one stable sort: the order a lexsort by
+    (symbol, date) gives, which the backtest and the prediction metrics read (run_sorted skips its own sort)."""
+    from tests.small import make_small_data, small_config
+    from walkforward.engine import prepare
+    from walkforward.portfolio.gather import gather_test_rows, window_rows
+
+    p = prepare(small_config(make_small_data(tmp_path / "data"), tmp_path / "out"))
+    m, lay = p.matrix, p.layout
+    got = gather_test_rows(m, lay.offsets, lay.traded, {})
+    rows = window_rows(lay.offsets)
+    rows = rows[lay.traded[rows]]
+    rows = rows[np.lexsort((m.dates[rows], m.symbol[rows]))]
+    assert len(np.unique(got.symbol)) > 1 and len(got.date) == len(rows)
+    np.testing.assert_array_equal(got.symbol, m.symbol[rows])
+    np.testing.assert_array_equal(got.date, m.dates[rows])
+    np.testing.assert_array_equal(got.target, m.y[rows])

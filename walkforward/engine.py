@@ -31,7 +31,7 @@ from walkforward.features.plan import Plans, check_panel, features_table, start_
 from walkforward.folds import Fold, FoldOffsets, WalkForwardSplit, offsets
 from walkforward.models.registry import MODEL_KINDS
 from walkforward.outputs import TABLES, EngineResult
-from walkforward.portfolio.backtest import by_asset, run_sorted
+from walkforward.portfolio.backtest import run_sorted
 from walkforward.portfolio.gather import gather_benchmark, gather_test_rows, window_rows
 from walkforward.tables import output_tables
 from walkforward.timing import Timer, busy_seconds
@@ -217,7 +217,7 @@ def finish(
     fold_info = [f.describe() for f in lay.folds]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wf-metrics") if threads >= 2 else nullcontext() as side:
         with timer("backtest"):
-            rows = by_asset(gather_test_rows(m, lay.offsets, lay.traded, results))
+            rows = gather_test_rows(m, lay.offsets, lay.traded, results)  # sorted by (symbol, date)
             compute = lambda: metrics.prediction_levels(rows, lay.offsets.test_lo, fold_info, config.assets)  # noqa: E731
             if shared is not None:
                 predictions = tuple(results[task].prediction for task in sorted(results))
