@@ -232,8 +232,8 @@ def finish(
             )
             tables = output_tables(bt, results, config.feature_names)
         with timer("metrics"):
-            predicted = pending.result() if pending is not None else compute()
-            mets = metrics.compute_metrics(bt, fold_info, config.assets, config.annualization, predicted)
+            book = metrics.book_metrics(bt, fold_info, config.assets, config.annualization)  # while they run
+            mets = metrics.with_predictions(book, pending.result() if pending is not None else compute())
     return EngineResult(
         tables=tables,
         metrics=mets,

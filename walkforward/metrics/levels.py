@@ -33,13 +33,19 @@ from walkforward.portfolio.rows import TestRows, fold_of
 NO_CROSS_SECTION = {**ic_summary(np.array([])), **quantile_summary(np.empty((0, N_QUANTILES)))}
 
 
-def level(s: Series, a: float | None, predicted: dict[str, Any], n_trades: int, legs: dict[str, Any]) -> dict[str, Any]:
-    """Every metric of one level, in METRIC_NAMES order; `predicted`: the level's metrics of the predictions alone
-    (`PredictionLevels`), `legs`: the turnover per leg."""
+def level(s: Series, a: float | None, n_trades: int, legs: dict[str, Any]) -> dict[str, Any]:
+    """The book's metrics of one level (every metric but the predictions' alone); `legs`: the turnover per leg."""
     out = return_metrics(s, a)
     out.update(legs)
     out.update(relative_metrics(s.r, s.bench, a))
-    out.update(predicted, n_trades=n_trades, periods_per_year=a)
+    out.update(n_trades=n_trades, periods_per_year=a)
+    return out
+
+
+def ordered(book: dict[str, Any], predicted: dict[str, Any]) -> dict[str, Any]:
+    """Every metric of one level in METRIC_NAMES order: the book's (`level`) and the predictions' alone
+    (`PredictionLevels`)."""
+    out = {**book, **predicted}
     return {m: out[m] for m in METRIC_NAMES}
 
 
@@ -147,12 +153,20 @@ def compute_metrics(
     """metrics.json: overall (portfolio), per fold (portfolio of the fold), per asset (the asset's rows);
     `predicted`: `prediction_levels(bt.rows, bt.fold_starts, folds, assets)` when the caller has it already (computed
     alongside the backtest, or a sweep's twin's)."""
+    predicted = predicted or prediction_levels(bt.rows, bt.fold_starts, folds, assets)
+    return with_predictions(book_metrics(bt, folds, assets, annualization), predicted)
+
+
+def book_metrics(
+    bt: Backtest, folds: list[dict[str, Any]], assets: tuple[str, ...], annualization: float | str
+) -> dict[str, Any]:
+    """metrics.json's levels without the metrics of the predictions alone (`with_predictions` adds them): what the
+    backtest's book earned, traded and held. A run computes it while its prediction metrics are still running."""
     rows, trades, pf = bt.rows, bt.trades, bt.portfolio
-    predicted = predicted or prediction_levels(rows, bt.fold_starts, folds, assets)
     everything = portfolio_series(bt, slice(None))
     a = periods_per_year(len(everything.r), everything.days, annualization)
     legs = turnover_per_leg(pf["traded_long"], pf["traded_short"])
-    overall = level(everything, a, predicted.overall, len(trades["fold"]), legs)
+    overall = level(everything, a, len(trades["fold"]), legs)
 
     fold_trades = np.bincount(trades["fold"], minlength=len(folds))
     per_fold = []
@@ -160,8 +174,7 @@ def compute_metrics(
         i = info["fold"]
         here = pf["fold"] == i
         legs = turnover_per_leg(pf["traded_long"][here], pf["traded_short"][here])
-        values = level(portfolio_series(bt, here), a, predicted.per_fold[i], int(fold_trades[i]), legs)
-        per_fold.append({**info, **values})
+        per_fold.append((info, level(portfolio_series(bt, here), a, int(fold_trades[i]), legs)))
 
     symbol_trades = np.bincount(trades["symbol"], minlength=len(rows.symbols))
     per_asset = {}
@@ -171,8 +184,15 @@ def compute_metrics(
         a_own = periods_per_year(len(s.r), s.days, annualization)
         legs = turnover_per_leg(bt.traded_long[earned], bt.traded_short[earned])
         code = rows.symbols.index(name)
-        per_asset[name] = level(s, a_own, predicted.per_asset[name], int(symbol_trades[code]), legs)
+        per_asset[name] = level(s, a_own, int(symbol_trades[code]), legs)
     return {"overall": overall, "per_fold": per_fold, "per_asset": per_asset}
+
+
+def with_predictions(book: dict[str, Any], predicted: PredictionLevels) -> dict[str, Any]:
+    """metrics.json from `book_metrics` and the prediction metrics of the same run."""
+    per_fold = [{**info, **ordered(values, predicted.per_fold[info["fold"]])} for info, values in book["per_fold"]]
+    per_asset = {name: ordered(values, predicted.per_asset[name]) for name, values in book["per_asset"].items()}
+    return {"overall": ordered(book["overall"], predicted.overall), "per_fold": per_fold, "per_asset": per_asset}
 
 
 class SharedPredictions:
