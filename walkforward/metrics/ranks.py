@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from walkforward.sorting import stable_order
+
 MIN_CROSS_SECTION = 3  # assets with a prediction and a target on a date for its cross-sectional IC
 
 
@@ -35,7 +37,7 @@ def grouped_average_ranks(group: np.ndarray, x: np.ndarray, order: np.ndarray | 
     order; ties get their run's average rank."""
     n = len(x)
     order = np.argsort(x) if order is None else order  # ties get their run's average whatever their order
-    order = order[np.argsort(small_ints(group)[order], kind="stable")]  # two sorts: much faster than np.lexsort
+    order = order[stable_order(group[order])]  # two sorts: much faster than np.lexsort
     g, xs = group[order], x[order]
     new_group = np.concatenate([[True], g[1:] != g[:-1]])[:n]
     starts = np.flatnonzero(new_group | np.concatenate([[True], xs[1:] != xs[:-1]])[:n])  # runs of ties
@@ -52,14 +54,6 @@ def subset_order(order: np.ndarray, keep: np.ndarray) -> np.ndarray:
     their places in `x[keep]` (linear: no sort)."""
     place = np.cumsum(keep) - 1
     return place[order[keep[order]]]
-
-
-def small_ints(codes: np.ndarray) -> np.ndarray:
-    """Non-negative integer codes as int16 when they fit: numpy's stable sort of 16-bit integers is a radix sort,
-    ~7x faster than its merge sort of int64 at a million rows, and gives the same order."""
-    if len(codes) and codes.min() >= 0 and codes.max() < 2**15:
-        return codes.astype(np.int16)
-    return codes
 
 
 def dense_codes(date: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

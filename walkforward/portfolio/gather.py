@@ -9,6 +9,7 @@ from walkforward.execution.task import Task, TaskResult
 from walkforward.features.matrix import Matrix
 from walkforward.folds import FoldOffsets
 from walkforward.portfolio.rows import Benchmark, TestRows, fold_of
+from walkforward.sorting import stable_order
 
 
 def window_rows(off: FoldOffsets) -> np.ndarray:
@@ -24,8 +25,7 @@ def gather_test_rows(m: Matrix, off: FoldOffsets, traded: np.ndarray, results: d
         prediction[r.rows] = r.prediction
     rows = window_rows(off)
     rows = rows[traded[rows]]  # in date order, the matrix's: a stable sort by symbol puts them in (symbol, date) order
-    code = m.symbol[rows].astype(np.int16) if len(m.symbols) <= np.iinfo(np.int16).max else m.symbol[rows]
-    rows = rows[np.argsort(code, kind="stable")]  # (16-bit codes: a radix sort) one gather of each column, not two
+    rows = rows[stable_order(m.symbol[rows])]  # so each column is gathered once, in the backtest's order
     return TestRows(
         fold=fold_of(m.dates[rows], off.test_lo),
         symbol=m.symbol[rows],
