@@ -83,10 +83,11 @@ def test_every_level_of_the_prediction_metrics_is_a_fresh_sort_of_its_rows(rows)
         for key, value in prediction_metrics(p[mine], t[mine]).items():
             assert got.per_asset[name][key] == value, (name, key)
 
-    orders = (np.argsort(p), np.argsort(t))
-    for a, b in zip(cross_sectional_ic(test.date, p, t, orders), cross_sectional_ic(test.date, p, t), strict=True):
+    both = ~np.isnan(p) & ~np.isnan(t)
+    kept = (subset_order(np.argsort(p), both), subset_order(np.argsort(t), both))
+    for a, b in zip(cross_sectional_ic(test.date, p, t, kept), cross_sectional_ic(test.date, p, t), strict=True):
         same(a, b)
-    with_order = quantile_days(test.date, p, test.next_ret, orders[0])
+    with_order = quantile_days(test.date, p, test.next_ret, np.argsort(p))
     fresh = quantile_days(test.date, p, test.next_ret)
     same(with_order.date, fresh.date)
     same(with_order.mean, fresh.mean)

@@ -68,7 +68,7 @@ def prediction_levels(
     the backtest runs (`walkforward.engine.finish`). The predictions and the targets are sorted once; every level's
     ranks come from those two sorts (`Ranked`)."""
     ranked = Ranked.of(rows.prediction, rows.target)
-    ic_date, ic = cross_sectional_ic(rows.date, rows.prediction, rows.target, ranked.orders)
+    ic_date, ic = cross_sectional_ic(rows.date, rows.prediction, rows.target, ranked.kept)
     buckets = quantile_days(rows.date, rows.prediction, rows.next_ret, ranked.orders[0])
     overall = {**ranked.metrics(slice(0, len(rows.date))), **ic_summary(ic), **quantile_summary(buckets.mean)}
     ic_fold, bucket_fold = fold_of(ic_date, fold_starts), fold_of(buckets.date, fold_starts)
@@ -95,7 +95,8 @@ class Ranked:
     orders: tuple[np.ndarray, np.ndarray]  # their argsorts, every row
     both: np.ndarray  # the rows with a prediction and a target
     before: np.ndarray  # before[i]: the rows of `both` among the first i rows
-    kept: tuple[np.ndarray, np.ndarray]  # `orders` cut down to the rows of `both` (argsorts of their values)
+    pairs: tuple[np.ndarray, np.ndarray]  # the predictions and the targets of the rows of `both`
+    kept: tuple[np.ndarray, np.ndarray]  # `orders` cut down to the rows of `both` (argsorts of `pairs`)
     ranks: tuple[np.ndarray, np.ndarray]  # per row of `both`: its prediction's and its target's rank in its group
 
     @classmethod
@@ -103,17 +104,16 @@ class Ranked:
         values, orders = (prediction, target), (np.argsort(prediction), np.argsort(target))
         both = ~np.isnan(prediction) & ~np.isnan(target)
         before = np.concatenate([[0], np.cumsum(both)])
+        pairs = (prediction[both], target[both])
         kept = (subset_order(orders[0], both), subset_order(orders[1], both))
-        ranks = (average_ranks(prediction[both], kept[0]), average_ranks(target[both], kept[1]))
-        return cls(values, orders, both, before, kept, ranks)
+        ranks = (average_ranks(pairs[0], kept[0]), average_ranks(pairs[1], kept[1]))
+        return cls(values, orders, both, before, pairs, kept, ranks)
 
     def within(self, group: np.ndarray) -> Ranked:
         """The same rows ranked within each group of equal `group` codes (a code per row)."""
         code = group[self.both]
-        p, t = (x[self.both] for x in self.values)
-        return replace(
-            self, ranks=(grouped_average_ranks(code, p, self.kept[0]), grouped_average_ranks(code, t, self.kept[1]))
-        )
+        ranks = tuple(grouped_average_ranks(code, x, order) for x, order in zip(self.pairs, self.kept, strict=True))
+        return replace(self, ranks=ranks)
 
     def metrics(self, mine: slice | np.ndarray) -> dict[str, Any]:
         """`prediction_metrics` of the rows `mine` (a mask, or a slice with both ends), with their ranks."""

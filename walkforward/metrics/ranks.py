@@ -99,9 +99,9 @@ def cross_sectional_ic(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(dates, IC): on each date with at least 3 rows having a prediction and a target, the Spearman correlation of
     prediction and target across them; dates where it is undefined (either side all tied) are left out. `orders`:
-    argsorts of `prediction` and of `target`, when the caller has them."""
+    argsorts of the predictions and of the targets of the rows having both, when the caller has them."""
     both = ~np.isnan(prediction) & ~np.isnan(target)
-    op, ot = (None, None) if orders is None else (subset_order(order, both) for order in orders)
+    op, ot = (None, None) if orders is None else orders
     days, code = dense_codes(date[both])
     size = np.bincount(code, minlength=len(days))
     centre = (size[code] + 1) / 2.0
