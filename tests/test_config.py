@@ -229,6 +229,38 @@ def test_model_params_are_checked_against_the_kind():
     assert forest.model.params_dict == {"n_estimators": 7, "max_depth": 10}
 
 
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"num_leaves": "seven"}, r"^model\.params\.num_leaves must be an integer, got 'seven'$"),
+        ({"num_leaves": 7.5}, r"^model\.params\.num_leaves must be an integer, got 7\.5$"),
+        ({"num_leaves": True}, r"^model\.params\.num_leaves must be an integer, got True$"),
+        ({"num_leaves": None}, r"^model\.params\.num_leaves must be an integer, got None$"),
+        ({"num_leaves": 1}, r"^model\.params\.num_leaves must be >= 2, got 1$"),
+        ({"num_leaves": 131073}, r"^model\.params\.num_leaves must be <= 131072, got 131073$"),
+        ({"learning_rate": "fast"}, r"^model\.params\.learning_rate must be a finite number, got 'fast'$"),
+        ({"learning_rate": 0}, r"^model\.params\.learning_rate must be > 0, got 0$"),
+        ({"learning_rate": float("nan")}, r"^model\.params\.learning_rate must be a finite number, got nan$"),
+        ({"feature_fraction": 0.0}, r"^model\.params\.feature_fraction must be > 0, got 0\.0$"),
+        ({"bagging_fraction": 1.5}, r"^model\.params\.bagging_fraction must be <= 1, got 1\.5$"),
+        ({"min_data_in_leaf": -1}, r"^model\.params\.min_data_in_leaf must be >= 0, got -1$"),
+        ({"lambda_l2": -0.5}, r"^model\.params\.lambda_l2 must be >= 0, got -0\.5$"),
+        ({"max_bin": 1}, r"^model\.params\.max_bin must be >= 2, got 1$"),
+        ({"extra_trees": 1}, r"^model\.params\.extra_trees must be true or false, got 1$"),
+        ({"objective": ""}, r"^model\.params\.objective must be a LightGBM objective name .* got ''$"),
+    ],
+)
+def test_lightgbm_parameters_are_checked_for_type_and_range_when_the_config_is_built(params, message):
+    """A value LightGBM would refuse with a fatal error inside the first fit is a one-line config error first."""
+    with pytest.raises(ConfigError, match=message):
+        build(model={"params": params})
+
+
+def test_lightgbm_parameters_at_the_edges_of_their_ranges_are_accepted():
+    edges = {"num_leaves": 2, "max_depth": -1, "learning_rate": 1, "feature_fraction": 1, "bagging_freq": 0}
+    assert build(model={"params": edges}).model.params_dict["learning_rate"] == 1  # an int stays as given
+
+
 # --- files -----------------------------------------------------------------------------------------
 
 

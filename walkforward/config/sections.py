@@ -67,6 +67,7 @@ def model(raw: Any) -> Model:
     merged = {**kind.defaults, **params}
     if "n_estimators" in merged:
         parse_int(merged["n_estimators"], "model.params.n_estimators", 1)
+    kind.check_params(merged, estimator)
     return Model(
         kind=name,
         scope=parse_choice(raw.get("scope", "unified"), "model.scope", SCOPES),

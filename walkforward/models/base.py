@@ -21,6 +21,11 @@ class ModelKind:
         """The keys `model.params` may hold; raises ConfigError when the estimator or warm start does not fit."""
         raise NotImplementedError
 
+    def check_params(self, params: dict[str, Any], estimator: str | None) -> None:  # noqa: ARG002
+        """Raise ConfigError for a value of `params` (accepted keys, defaults merged) that the model would refuse.
+        The default checks nothing: the model's own fit reports it."""
+        return
+
     def prepare(self, estimator: str | None) -> None:
         """Import the model library up front (outside the fit timer, before worker threads start)."""
         raise NotImplementedError

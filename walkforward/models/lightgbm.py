@@ -19,12 +19,14 @@ drawn with `data_random_seed`, which LightGBM derives from `seed`; the pre-filte
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 
+from walkforward.errors import ConfigError
 from walkforward.models.base import ModelKind
 
 # Parameters `model.params` accepts (besides `n_estimators`, the rounds). LightGBM's determinism settings
@@ -50,6 +52,28 @@ LIGHTGBM_PARAMS = (
 
 # The accepted params LightGBM's Dataset construction reads (besides the seed): fits agreeing on them share one.
 DATASET_PARAMS = ("max_bin", "min_data_in_leaf")
+
+# What each accepted param must be (LightGBM's documented types and ranges), checked when the config is built, so a
+# bad value is a one-line config error before anything runs, not LightGBM's fatal error inside the first fit:
+# (type, lowest, whether the lowest is allowed, highest). `objective` is any name LightGBM knows (it has many aliases);
+# `n_estimators` is checked for every kind (config/sections.py).
+PARAM_RULES: dict[str, tuple[type, float | None, bool, float | None]] = {
+    "learning_rate": (float, 0, False, None),
+    "num_leaves": (int, 2, True, 131072),
+    "max_depth": (int, None, True, None),  # <= 0: no limit
+    "min_data_in_leaf": (int, 0, True, None),
+    "min_sum_hessian_in_leaf": (float, 0, True, None),
+    "feature_fraction": (float, 0, False, 1),
+    "bagging_fraction": (float, 0, False, 1),
+    "bagging_freq": (int, 0, True, None),
+    "lambda_l1": (float, 0, True, None),
+    "lambda_l2": (float, 0, True, None),
+    "min_gain_to_split": (float, 0, True, None),
+    "max_bin": (int, 2, True, None),
+    "objective": (str, None, True, None),
+    "extra_trees": (bool, None, True, None),
+    "path_smooth": (float, 0, True, None),
+}
 
 NATIVE = threading.Lock()
 
@@ -144,12 +168,38 @@ def train_lightgbm_shared(runs: list[tuple[dict[str, Any], int]], X: np.ndarray,
     return boosters
 
 
+def check_param(key: str, value: Any, kind: type, low: float | None, low_ok: bool, high: float | None) -> None:
+    """Raise ConfigError, naming `model.params.<key>` and the value, unless `value` is of `kind` within its range."""
+    name = f"model.params.{key}"
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, got {value!r}")
+        return
+    if kind is str:
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{name} must be a LightGBM objective name such as 'regression' or 'huber', got {value!r}")
+        return
+    number = (int,) if kind is int else (int, float)
+    if isinstance(value, bool) or not isinstance(value, number) or not math.isfinite(value):
+        what = "an integer" if kind is int else "a finite number"
+        raise ConfigError(f"{name} must be {what}, got {value!r}")
+    if low is not None and (value < low or (value == low and not low_ok)):
+        raise ConfigError(f"{name} must be {'>=' if low_ok else '>'} {low}, got {value!r}")
+    if high is not None and value > high:
+        raise ConfigError(f"{name} must be <= {high}, got {value!r}")
+
+
 class LightGBMModel(ModelKind):
     name = "lightgbm"
     defaults = {"n_estimators": 100, "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20}
 
     def accepted_params(self, estimator: str | None, warm_start: bool) -> tuple[str, ...]:  # noqa: ARG002
         return LIGHTGBM_PARAMS
+
+    def check_params(self, params: dict[str, Any], estimator: str | None) -> None:  # noqa: ARG002
+        for key, value in params.items():
+            if key in PARAM_RULES:
+                check_param(key, value, *PARAM_RULES[key])
 
     def prepare(self, estimator: str | None) -> None:  # noqa: ARG002
         lightgbm_module()
