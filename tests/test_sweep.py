@@ -110,6 +110,11 @@ def test_a_sample_is_seeded_and_drawn_without_replacement(data):
         ({"fold_length": []}, "grid key 'fold_length' needs a non-empty list"),
         ({"fold_length": [250, 3]}, r"configuration 1-\w+ \(fold_length=3\): fold_length=3 must be greater"),
         ({"output_dir": ["x"]}, "cannot be swept"),
+        (
+            {"model.params.num_leaves": [7, "seven"]},
+            r"configuration 1-\w+ \(model\.params\.num_leaves=.seven.\): model\.params\.num_leaves must be an "
+            r"integer, got 'seven'$",
+        ),
         ([1], "a grid must be a non-empty JSON object"),
     ],
 )
@@ -128,9 +133,11 @@ def test_cli_exit_codes_and_resume(swept, data, tmp_path):
     args = ["sweep", "--config", str(base), "--grid", str(grid), "--output-dir", str(out)]
     refused = CliRunner().invoke(app, args)
     assert refused.exit_code == 2 and "pass --resume" in refused.output
-    resumed = CliRunner().invoke(app, [*args, "--resume", "--sample", "2", "--seed", "4"])
+    subset = CliRunner().invoke(app, [*args, "--resume", "--sample", "2", "--seed", "4"])  # would orphan two runs
+    assert subset.exit_code == 2 and "holds a sweep of other configurations (2 of its 4" in subset.output
+    resumed = CliRunner().invoke(app, [*args, "--resume"])
     assert resumed.exit_code == 0, resumed.output
-    assert resumed.output.count(": reuse") == 2 and "PBO" in resumed.output
+    assert resumed.output.count(": reuse") == 4 and "PBO" in resumed.output
     grid.write_text(json.dumps({"fold_length": []}))
     bad = CliRunner().invoke(app, args)
     assert bad.exit_code == 2 and "needs a non-empty list" in bad.output

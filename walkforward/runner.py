@@ -129,6 +129,8 @@ def execute(
     every fold as it finishes; `cancel` stops it between folds (raising `Cancelled`); `plans` holds feature frames
     that a sweep's configurations share (the Polars engine; walkforward/features/plan.py).
     """
+    if resume and overwrite:
+        raise ConfigError("pass --resume (continue the run) or --overwrite (start over), not both")
     run = open_run(config, resume=resume, overwrite=overwrite)
     # what only the Polars engine takes: checkpoints, cancellation, the fingerprint and the universe it resolved
     polars = dict(

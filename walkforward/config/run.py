@@ -133,6 +133,8 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
 
 def read_json(path: Path, what: str, fix: str) -> Any:
     """A JSON file's content; a missing file or invalid JSON is a one-line ConfigError naming `what` and the fix."""
+    if path.is_dir():
+        raise ConfigError(f"{what} {str(path)!r} is a directory, not a file; {fix}")
     if not path.is_file():
         raise ConfigError(f"{what} {str(path)!r} does not exist; {fix}")
     try:

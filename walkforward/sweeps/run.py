@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import polars as pl
 
 from walkforward.cancel import Cancellation
 from walkforward.config import Config, load_config
+from walkforward.errors import ConfigError
 from walkforward.execution.checkpoints import RESULT_NEUTRAL, RunDirError
 from walkforward.features.plan import Plans
 from walkforward.outputs import write_json
@@ -62,18 +64,26 @@ def sweep(
     products one after another), or a JSON file of either;
     `sample` runs that many configurations drawn without replacement (seeded by `seed`). Like `wf run`, a
     configuration's folder holding a run is refused unless `resume` (a finished run of the same config is reused,
-    an interrupted one continued) or `overwrite`.
+    an interrupted one continued) or `overwrite`; so is a folder holding another sweep whose configurations this one
+    lacks, unless `overwrite` (which removes their runs). Every refusal comes before anything is written.
     """
+    if resume and overwrite:
+        raise ConfigError("pass --resume (reuse the sweep's runs) or --overwrite (run them again), not both")
     config = _base_config(base)
     grid = read_grid(grid) if isinstance(grid, str | os.PathLike) else check_grid(grid)
     chosen = trials(config, grid, sample, seed)
+    root = Path(output_dir)
+    # every check before anything is written: a refused sweep leaves the folder as it was
+    stale = _check_sweep_dir(root, chosen, overwrite=overwrite)
+    configs = [t.config.replace(output_dir=str(root / t.id)) for t in chosen]
+    modes = [_checked_mode(t, cfg, resume=resume, overwrite=overwrite) for t, cfg in zip(chosen, configs, strict=True)]
     root = check_output_dir(str(output_dir))
+    for old in stale:  # --overwrite: the replaced sweep's runs that this one does not have
+        shutil.rmtree(root / old)
     write_json(root / "configs.json", {t.id: t.params for t in chosen})
     run_dirs: dict[str, Path] = {}
     pending: list[Pending] = []
-    for i, trial in enumerate(chosen, start=1):
-        cfg = trial.config.replace(output_dir=str(root / trial.id))
-        mode = _mode(cfg, resume=resume, overwrite=overwrite)
+    for i, (trial, cfg, mode) in enumerate(zip(chosen, configs, modes, strict=True), start=1):
         if on_trial is not None:
             on_trial(i, len(chosen), trial, mode)
         run_dirs[trial.id] = Path(cfg.output_dir)
@@ -96,7 +106,52 @@ def _run_alone(trial: Trial, config: Config, mode: str, overwrite: bool) -> None
     try:
         execute(config, resume=mode == "resume", overwrite=overwrite)
     except RunDirError as exc:
-        raise RunDirError(f"configuration {trial.id}: {exc}; or pass --resume to reuse the sweep's runs") from None
+        raise RunDirError(f"configuration {trial.id}: {exc}") from None
+
+
+def _check_sweep_dir(root: Path, chosen: list[Trial], *, overwrite: bool) -> list[str]:
+    """Refuse an output folder that holds a `wf run`, or another sweep whose configurations this one would orphan
+    (its leaderboard replaced, their runs left behind) unless `overwrite`; with it, the old sweep's configurations
+    that this one does not have (to remove). A sweep of more configurations may continue one of fewer."""
+    where = str(root)  # a file there is refused by check_output_dir, before anything is written too
+    if (root / "run.json").is_file():
+        raise RunDirError(f"{where!r} holds a wf run, not a sweep; choose another --output-dir")
+    listed = root / "configs.json"
+    if not listed.is_file():
+        return []
+    try:
+        old = json.loads(listed.read_text())
+    except (OSError, ValueError):
+        old = None
+    if not isinstance(old, dict):
+        raise RunDirError(f"{where!r} holds an unreadable configs.json; remove it or choose another --output-dir")
+    ids = {t.id for t in chosen}
+    gone = [i for i in old if i not in ids]
+    if gone and not overwrite:
+        raise RunDirError(
+            f"{where!r} holds a sweep of other configurations ({len(gone)} of its {len(old)} are not in this one, "
+            f"e.g. {gone[0]!r}); pass --overwrite to replace that sweep, or choose another --output-dir"
+        )
+    return [i for i in gone if Path(i).name == i and i not in (".", "..") and _is_run_dir(root / i)]
+
+
+def _is_run_dir(path: Path) -> bool:
+    """A finished run (run.json) or an interrupted one (its checkpoints' manifest), as `wf run` tells them."""
+    return (path / "run.json").is_file() or (path / "checkpoints" / "manifest.json").is_file()
+
+
+def _checked_mode(trial: Trial, config: Config, *, resume: bool, overwrite: bool) -> str:
+    """`_mode`, and the refusal a configuration's folder would get from `wf run` (a finished or interrupted run,
+    without --resume or --overwrite), found before the sweep writes anything."""
+    mode = _mode(config, resume=resume, overwrite=overwrite)
+    out = Path(config.output_dir)
+    if mode == "run" and not overwrite and _is_run_dir(out):
+        held = "a finished run" if (out / "run.json").is_file() else "an interrupted run"
+        raise RunDirError(
+            f"configuration {trial.id}: {str(out)!r} holds {held}; pass --resume to reuse the sweep's runs, or "
+            "--overwrite to run them again"
+        )
+    return mode
 
 
 def _base_config(base: Config | str | os.PathLike[str] | dict[str, Any] | None) -> Config:

@@ -144,7 +144,7 @@ def _prepare(p: Pending, opened: dict[int, RunDir], t: int, plans: Plans) -> eng
     try:
         opened[t] = open_run(p.config, resume=p.resume, overwrite=p.overwrite, fingerprints=plans.fingerprints)
     except RunDirError as exc:
-        raise RunDirError(f"configuration {p.id}: {exc}; or pass --resume to reuse the sweep's runs") from None
+        raise RunDirError(f"configuration {p.id}: {exc}") from None
     run = opened[t]
     return engine.prepare(
         p.config,
