@@ -24,6 +24,8 @@ from walkforward.errors import ConfigError
 from walkforward.features.registry import FEATURE_KINDS
 
 COLUMNS = ("date", "open", "high", "low", "close", "volume")  # what a custom expression may read
+# the asset's frame as the plan sees it, to resolve an expression's output type when the config is built
+SCHEMA = {"symbol": pl.String, "date": pl.Date, **dict.fromkeys(COLUMNS[1:], pl.Float64)}
 NAME = re.compile(r"[A-Za-z]([A-Za-z0-9_]*[A-Za-z0-9])?\Z")  # not ending in "_", as the plan's helper columns do
 # the plan's own columns, and the names the built-in kinds and the cross-section transforms give their columns
 RESERVED = (*COLUMNS, "symbol", "target", "next_ret", "next_date", "label_end", "member", "prediction", "bench_close")
@@ -153,7 +155,7 @@ def _check_expr(expr: Any, where: str) -> pl.Expr:
         )
     if not isinstance(expr, pl.Expr):
         raise ConfigError(f"{where}.expr must be a Polars expression (pl.Expr), got {type(expr).__name__}")
-    return _check_columns(expr, where)
+    return _check_shape(expr, where)
 
 
 def _check_returned(expr: Any, path: str, where: str) -> pl.Expr:
@@ -162,15 +164,46 @@ def _check_returned(expr: Any, path: str, where: str) -> pl.Expr:
             f"{where}: function {path!r} returned {type(expr).__name__}, not a Polars expression (pl.Expr); "
             "make it return one, e.g. pl.col('close').pct_change(5)"
         )
-    return _check_columns(expr, where)
+    return _check_shape(expr, where)
 
 
-def _check_columns(expr: pl.Expr, where: str) -> pl.Expr:
-    unknown = [c for c in expr.meta.root_names() if c not in COLUMNS]
+def _check_shape(expr: pl.Expr, where: str) -> pl.Expr:
+    """The expression's shape: it names each column it reads (one of COLUMNS), keeps one value per row (or gives one
+    value, repeated on every row) and gives a number or a Boolean (methodology §2)."""
+    if expr.meta.has_multiple_outputs():
+        raise ConfigError(
+            f"{where}: the expression selects columns by position, type or pattern (or several at once: pl.nth, "
+            "pl.first, pl.all, pl.exclude, polars.selectors, a regex or a dtype in pl.col); name each input with "
+            "pl.col('close') etc."
+        )
+    unknown = [c for c in dict.fromkeys(expr.meta.root_names()) if c not in COLUMNS]
     if unknown:
         raise ConfigError(
             f"{where}: the expression reads {', '.join(map(repr, unknown))}; a custom feature reads only the "
             f"asset's columns {', '.join(COLUMNS)}"
+        )
+    try:
+        per_row = expr.meta.is_length_preserving() or expr.meta.is_scalar()
+    except Exception:  # noqa: BLE001 - Polars cannot tell for some expressions (map_batches): accepted
+        per_row = True
+    if not per_row:
+        raise ConfigError(
+            f"{where}: the expression does not keep one value per row (it filters, slices or otherwise changes the "
+            "number of rows, e.g. head, filter, gather, unique); make it give one value per row, like "
+            "pl.col('close').pct_change(5)"
+        )
+    try:
+        dtype = pl.LazyFrame(schema=SCHEMA).select(expr.alias("x")).collect_schema()["x"]
+    except Exception as exc:  # noqa: BLE001 - any error Polars raises on the expression, in one line
+        message = _one_line(exc).split(" Resolved plan until failure")[0]  # not the plan's dump
+        raise ConfigError(
+            f"{where}: the expression fails on the asset's columns in Polars ({type(exc).__name__}: "
+            f"{message}); fix the expression"
+        ) from None
+    if not (dtype.is_numeric() or dtype == pl.Boolean):
+        raise ConfigError(
+            f"{where}: the expression gives {dtype} values; a custom feature needs a number (or a Boolean) per row, "
+            "e.g. pl.col('close').pct_change(5) (cast or convert it)"
         )
     return expr
 
