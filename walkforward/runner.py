@@ -5,6 +5,7 @@ Shared by both engines and the CLI; the engines themselves never write files.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import platform
@@ -59,6 +60,15 @@ class RunDir:
     checkpoints: Checkpoints
     before: dict[str, float]
     t0: float
+    made: bool = False  # `open_run` created the directory
+
+    def discard_if_unused(self) -> None:
+        """The run stopped on bad input before saving anything: leave the directory as it was before (a run it was
+        to overwrite put back; a directory it created, still empty, removed)."""
+        self.checkpoints.discard_if_unused()
+        if self.made:
+            with contextlib.suppress(OSError):
+                self.out.rmdir()  # only if empty
 
 
 def open_run(
@@ -73,6 +83,7 @@ def open_run(
     data fingerprints a sweep already took, by data path and symbols (each is then taken once per sweep, and every
     configuration sees the data as the first one did)."""
     t0 = time.perf_counter()
+    made = not Path(config.output_dir).exists()
     out = check_output_dir(config.output_dir)
     check_engine_options(config, resume)
     t_import = time.perf_counter()
@@ -91,7 +102,7 @@ def open_run(
     checkpoints = Checkpoints(out)
     checkpoints.prepare(config, resume_fingerprint(fingerprint, universe), resume=resume, overwrite=overwrite)
     before = {"import": t_prepare - t_import, "load": t_resolved - t_prepare, "write": time.perf_counter() - t_resolved}
-    return RunDir(config, out, engine, universe, fingerprint, checkpoints, before, t0)
+    return RunDir(config, out, engine, universe, fingerprint, checkpoints, before, t0, made)
 
 
 def close_run(run: RunDir, result: EngineResult, save_features: bool = False) -> dict[str, Any]:
@@ -141,7 +152,7 @@ def execute(
             config, progress=progress, save_features=save_features, **({} if config.engine == "legacy" else polars)
         )
     except WalkforwardError:
-        run.checkpoints.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
+        run.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
         raise
     return result, close_run(run, result, save_features)
 

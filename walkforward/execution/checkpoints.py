@@ -34,6 +34,7 @@ from walkforward.versions import package_versions
 # keys that may change between an interrupted run and its resumption without changing any result
 RESULT_NEUTRAL = ("output_dir", "n_jobs", "executor", "scheduler")
 FINISHED_MARKER = "run.json"
+STASH = ".overwritten"  # where `--overwrite` keeps the previous run until the new one saves a task (Checkpoints)
 # what computes results: a resume under other versions of these could mix their results (pandas and pyarrow only
 # read, write or serve the legacy engine, which keeps no checkpoints)
 RESULT_PACKAGES = ("walkforward", "lightgbm", "scikit-learn", "numpy", "polars")
@@ -89,19 +90,27 @@ def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> 
 
 
 class Checkpoints:
+    """A run directory's checkpoints, and what `--overwrite` replaces: the previous run's run.json and checkpoints
+    are moved aside (STASH) and only deleted once the new run saves its first task or finishes, so a new run that
+    stops on bad input (`discard_if_unused`) puts the previous one back as it was; its outputs are replaced only by
+    the new run's, atomically, when it writes them."""
+
     def __init__(self, out_dir: str | Path):
         self.out_dir = Path(out_dir)
         self.dir = self.out_dir / "checkpoints"
+        self.stash = self.out_dir / STASH
         self.created = False  # `prepare` began this run's checkpoints (wrote the manifest)
+        self.stashed = False  # `prepare` moved an overwritten run aside, not yet dropped
 
     # --- the run directory's state ----------------------------------------------------------------
     def prepare(self, config: Config, fingerprint: str, *, resume: bool, overwrite: bool) -> None:
         """Refuse to clobber a finished or interrupted run unless asked; check a resume matches."""
+        self._settle_stash()
         finished = (self.out_dir / FINISHED_MARKER).exists()
         interrupted = not finished and (self.dir / "manifest.json").exists()
         where = str(self.out_dir)
         if overwrite:
-            self.clear()
+            self._stash_previous()
         elif resume:
             if not (finished or interrupted):
                 raise RunDirError(f"nothing to resume in {where!r}: no checkpoints; run without --resume")
@@ -137,9 +146,48 @@ class Checkpoints:
 
     def discard_if_unused(self) -> None:
         """Undo `prepare` when the run stopped before saving any fold (bad input found while loading): a directory
-        that this run only began is left as it was, not as an interrupted run that `--resume` would be asked for."""
-        if self.created and self.dir.is_dir() and all(p.name == "manifest.json" for p in self.dir.iterdir()):
+        that this run only began is left as it was, not as an interrupted run that `--resume` would be asked for,
+        and a run it was to overwrite is put back."""
+        if self.created and self._unused():
             shutil.rmtree(self.dir, ignore_errors=True)
+            self._restore_stash()
+
+    def _unused(self) -> bool:
+        """The checkpoints hold no task (only the manifest, or nothing)."""
+        return not self.dir.is_dir() or all(p.name == "manifest.json" for p in self.dir.iterdir())
+
+    def _stash_previous(self) -> None:
+        """`--overwrite`: move the previous run's run.json and checkpoints aside (see the class)."""
+        shutil.rmtree(self.stash, ignore_errors=True)
+        for name, path in ((FINISHED_MARKER, self.out_dir / FINISHED_MARKER), ("checkpoints", self.dir)):
+            if path.exists():
+                self.stash.mkdir(exist_ok=True)
+                path.replace(self.stash / name)
+                self.stashed = True
+
+    def _restore_stash(self) -> None:
+        if self.stash.is_dir():
+            for name, path in ((FINISHED_MARKER, self.out_dir / FINISHED_MARKER), ("checkpoints", self.dir)):
+                if (self.stash / name).exists():
+                    (self.stash / name).replace(path)
+            shutil.rmtree(self.stash, ignore_errors=True)
+        self.stashed = False
+
+    def _drop_stash(self) -> None:
+        """The overwrite took effect: the new run saved a task or finished."""
+        if self.stashed:
+            shutil.rmtree(self.stash, ignore_errors=True)
+            self.stashed = False
+
+    def _settle_stash(self) -> None:
+        """A stash that a killed `--overwrite` left: put back if its new run saved nothing, else drop."""
+        if not self.stash.is_dir():
+            return
+        if not (self.out_dir / FINISHED_MARKER).exists() and self._unused():
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self._restore_stash()
+        else:
+            shutil.rmtree(self.stash, ignore_errors=True)
 
     def _check_manifest(self, config: Config, fingerprint: str) -> None:
         manifest = json.loads((self.dir / "manifest.json").read_text())
@@ -168,10 +216,6 @@ class Checkpoints:
                 "with to resume it, or rerun with --overwrite"
             )
 
-    def clear(self) -> None:
-        (self.out_dir / FINISHED_MARKER).unlink(missing_ok=True)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
     # --- tasks ---------------------------------------------------------------------------------------
     def _path(self, fold: int, symbol: str) -> Path:
         return self.dir / f"fold-{fold:04d}-{task_name(symbol)}.npz"
@@ -183,6 +227,7 @@ class Checkpoints:
         """Persist a finished task. A warm-start chain keeps only its latest model: the model is written before
         the task's results, and the previous model removed after, so a crash anywhere leaves a consistent pair."""
         fold, symbol = task
+        self._drop_stash()
         if model_state is not None:
             atomic_write(self._model_path(fold, symbol), lambda tmp: Path(tmp).write_bytes(model_state))
         buffer = io.BytesIO()
@@ -227,6 +272,8 @@ class Checkpoints:
         return path.read_bytes() if path.exists() else None
 
     def finish(self) -> None:
-        """The run is complete: drop the chains' models (every fold is done, nothing will continue them)."""
+        """The run is complete: drop the chains' models (every fold is done, nothing will continue them) and any run
+        it overwrote."""
+        self._drop_stash()
         for path in self.dir.glob("model-*.bin"):
             path.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ Legacy configurations (the oracle) run one after another, each alone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import polars as pl
 
 from walkforward.cancel import Cancellation
 from walkforward.config import Config, load_config
-from walkforward.errors import ConfigError
+from walkforward.errors import ConfigError, WalkforwardError
 from walkforward.execution.checkpoints import RESULT_NEUTRAL, RunDirError
 from walkforward.features.plan import Plans
 from walkforward.outputs import write_json
@@ -77,10 +78,19 @@ def sweep(
     stale = _check_sweep_dir(root, chosen, overwrite=overwrite)
     configs = [t.config.replace(output_dir=str(root / t.id)) for t in chosen]
     modes = [_checked_mode(t, cfg, resume=resume, overwrite=overwrite) for t, cfg in zip(chosen, configs, strict=True)]
+    made = not root.exists()
     root = check_output_dir(str(output_dir))
-    for old in stale:  # --overwrite: the replaced sweep's runs that this one does not have
-        shutil.rmtree(root / old)
-    write_json(root / "configs.json", {t.id: t.params for t in chosen})
+    committed: list[bool] = []
+
+    def commit() -> None:
+        """Once the configurations' input is checked (bad data leaves a replaced sweep whole): drop the replaced
+        sweep's runs that this one does not have (--overwrite), write configs.json."""
+        if not committed:
+            committed.append(True)
+            for old in stale:
+                shutil.rmtree(root / old)
+            write_json(root / "configs.json", {t.id: t.params for t in chosen})
+
     run_dirs: dict[str, Path] = {}
     pending: list[Pending] = []
     for i, (trial, cfg, mode) in enumerate(zip(chosen, configs, modes, strict=True), start=1):
@@ -90,10 +100,18 @@ def sweep(
         if mode == "reuse":
             continue
         if cfg.engine == "legacy":  # the oracle runs each configuration alone, as it always does
+            commit()
             _run_alone(trial, cfg, mode, overwrite)
         else:
             pending.append(Pending(trial.id, cfg, resume=mode == "resume", overwrite=overwrite))
-    run_together(pending, Plans(), on_task, cancel)
+    try:
+        run_together(pending, Plans(), on_task, cancel, on_prepared=commit)
+    except WalkforwardError:
+        if made and not committed:  # bad input: a folder this sweep created, still empty, is removed
+            with contextlib.suppress(OSError):
+                root.rmdir()
+        raise
+    commit()
     series = [board.portfolio_returns(run_dirs[t.id]) for t in chosen]
     table = board.leaderboard(chosen, run_dirs, series)
     over = board.overfitting(series)

@@ -52,22 +52,29 @@ class Pending:
 
 
 def run_together(
-    pending: list[Pending], plans: Plans, progress: TaskProgress | None = None, cancel: Cancellation | None = None
+    pending: list[Pending],
+    plans: Plans,
+    progress: TaskProgress | None = None,
+    cancel: Cancellation | None = None,
+    on_prepared: Callable[[], None] | None = None,
 ) -> None:
-    """Run every pending configuration (all on the Polars engine, with the same executor settings)."""
+    """Run every pending configuration (all on the Polars engine, with the same executor settings); `on_prepared`
+    is called once every configuration's input is loaded and checked, before the first model."""
     if not pending:
         return
     opened: dict[int, RunDir] = {}
     n_jobs = pending[0].config.resolved_n_jobs
     try:
         prepared = {t: _prepare(p, opened, t, plans) for t, p in enumerate(pending)}
+        if on_prepared is not None:
+            on_prepared()
         count = _Count(sum(len(p.tasks) for p in prepared.values()), progress)
         for batch in batches(prepared, RESULTS_BUDGET):
             mine = {t: prepared[t] for t in batch}
             _finish(mine, opened, *_fit(pending, mine, opened, count, cancel), n_jobs)
     except WalkforwardError:
         for run in opened.values():
-            run.checkpoints.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
+            run.discard_if_unused()  # bad input: leave no run behind that would ask for --resume
         raise
 
 
