@@ -22,11 +22,13 @@ def generate(
     start: Annotated[str, typer.Option(help="First date, YYYY-MM-DD.")] = "2010-01-01",
     end: Annotated[str, typer.Option(help="Last date, YYYY-MM-DD.")] = "2024-12-31",
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 42,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace CSVs of these symbols in --out.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Write deterministic synthetic daily OHLCV, one CSV per symbol."""
     from walkforward.config import parse_date, parse_symbols
     from walkforward.data.generate import generate as make
+    from walkforward.data.synth import check_out
 
     syms = parse_symbols(symbols, "--symbols")
     first, last = parse_date(start, "--start"), parse_date(end, "--end")
@@ -34,6 +36,7 @@ def generate(
         from walkforward.errors import ConfigError
 
         raise ConfigError(f"--start {first} is after --end {last}; swap them")
+    check_out(out, [f"{s}.csv" for s in syms], overwrite=overwrite)
     paths = make(out, list(syms), first, last, seed)
     console.print(f"wrote {len(paths)} files to {out}")
 
@@ -83,18 +86,23 @@ def universe(
     zero_share: Annotated[float, typer.Option(help="Share of the delisted that fall to near zero first.")] = 0.3,
     seasoning: Annotated[int, typer.Option(help="Sessions from a later listing to index membership.")] = 63,
     benchmark: Annotated[str, typer.Option(help="Name of the benchmark index (trades every session).")] = "SPX",
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace prices.parquet and membership.csv in --out.")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Write a synthetic research universe: one long prices.parquet (symbol, date, OHLCV) and membership.csv."""
     from rich.progress import Progress
 
-    from walkforward.data.universe import UniverseSpec, check, generate_universe
+    from walkforward.data.synth import check_out
+    from walkforward.data.universe import UNIVERSE_FILES, UniverseSpec, check, generate_universe
 
     spec = UniverseSpec(
         n_symbols=n_symbols, start=start, end=end, seed=seed, sectors=sectors, dof=dof, listed_share=listed_share,
         delist_share=delist_share, zero_share=zero_share, seasoning=seasoning, benchmark=benchmark,
     )  # fmt: skip
     check(spec, flag=lambda field: "--" + field.replace("_", "-"))
+    check_out(out, list(UNIVERSE_FILES), overwrite=overwrite)
     with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("simulating", total=n_symbols)
         paths = generate_universe(out, spec, progress=lambda done, _: bar.update(task, completed=done))

@@ -250,6 +250,12 @@ def test_wf_data_universe_writes_both_files(tmp_path: Path) -> None:
     prices, _ = read(tmp_path)
     check_rows(prices)
     assert prices["symbol"].unique().sort().to_list() == ["IDX", *symbol_names(5)]
+    before = (tmp_path / "prices.parquet").read_bytes()
+    again = runner.invoke(app, ["data", "universe", "--out", str(tmp_path), *line.replace("IDX", "OTHER").split()])
+    assert again.exit_code == 2 and "already holds prices.parquet (and 1 more" in again.stderr
+    assert (tmp_path / "prices.parquet").read_bytes() == before
+    replaced = runner.invoke(app, ["data", "universe", "--out", str(tmp_path), *line.split(), "--overwrite"])
+    assert replaced.exit_code == 0 and (tmp_path / "prices.parquet").read_bytes() == before  # deterministic
 
 
 @pytest.mark.parametrize(

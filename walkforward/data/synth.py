@@ -19,6 +19,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from walkforward.errors import DataError
+
 SIG_DIGITS = 6
 MARKET_VOL = 0.17  # annual volatility of the market factor
 MARKET_GARCH = (0.09, 0.89)  # (alpha, beta) of the market factor
@@ -111,6 +113,29 @@ def round_sig(x: np.ndarray, digits: int = SIG_DIGITS) -> np.ndarray:
     p = 10.0 ** np.abs(d)
     with np.errstate(over="ignore", invalid="ignore"):
         return np.where(d >= 0, np.rint(x * p) / p, np.rint(x / p) * p)
+
+
+def check_out(out_dir: str | os.PathLike[str], names: list[str], *, overwrite: bool, flag: str = "--out") -> Path:
+    """The folder a generator writes the files `names` into, created if missing. Refused in one line when it is a
+    file, cannot be created or written, or already holds one of `names` (a user's own data, say) unless
+    `overwrite`."""
+    out = Path(out_dir)
+    where = f"{flag} {str(out)!r}"
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{where} is a file; pass {flag} with a folder")
+    held = [name for name in names if (out / name).exists()]
+    if held and not overwrite:
+        more = f" (and {len(held) - 1} more of the files it would write)" if len(held) > 1 else ""
+        raise DataError(
+            f"{where} already holds {held[0]}{more}; pass --overwrite to replace them, or choose another {flag}"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot create {where}: {exc.strerror}; choose another {flag}") from None
+    if not os.access(out, os.W_OK):
+        raise DataError(f"{where} is not writable; choose another {flag}")
+    return out
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:

@@ -61,6 +61,7 @@ INDEX = dict(beta=1.0, idio_vol=0.02, mu=0.08, jumps_per_year=0.5, jump_mean=-0.
              volume0=3e9)  # fmt: skip
 CHUNK = 256  # symbols simulated at once: bounds the temporaries (about 60 kB per symbol-year)
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+UNIVERSE_FILES = ("prices.parquet", "membership.csv")  # what `generate_universe` writes into its folder
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,10 @@ def generate_universe(
     members = membership(names, lives, dates, spec.seasoning)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    prices_file, members_file = UNIVERSE_FILES
     return (
-        write_atomic(out / "prices.parquet", lambda fh: prices.write_parquet(fh, compression="zstd")),
-        write_atomic(out / "membership.csv", lambda fh: members.write_csv(fh, date_format="%Y-%m-%d")),
+        write_atomic(out / prices_file, lambda fh: prices.write_parquet(fh, compression="zstd")),
+        write_atomic(out / members_file, lambda fh: members.write_csv(fh, date_format="%Y-%m-%d")),
     )
 
 
