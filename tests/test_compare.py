@@ -135,6 +135,25 @@ def test_a_run_dir_that_does_not_exist_is_one_line(base_run, tmp_path, side):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "predictions.parquet",
+            b"PAR1 truncated",
+            r"predictions\.parquet: cannot be read as Parquet \(.*\); rerun `wf run`",
+        ),
+        ("metrics.json", b'{"overall": ', r"metrics\.json: not valid JSON \(.*\); rerun `wf run`"),
+    ],
+)
+def test_a_corrupt_output_file_is_one_line_naming_it(base_run, copy, name, content, message):
+    (copy / name).write_bytes(content)
+    result = wf_compare(base_run, copy)
+    assert result.exit_code == 2, result.output
+    assert re.fullmatch(rf"error: {re.escape(str(copy))}/{message}", result.stderr.strip()), result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_a_negative_tolerance_is_one_line(base_run):
     result = wf_compare(base_run, base_run, "--tolerance", "-1")
     assert result.exit_code == 2, result.output

@@ -31,7 +31,9 @@ def finished(data, tmp_path_factory):
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("engine", ["polars", "legacy"])
@@ -42,7 +44,9 @@ def test_an_overwrite_stopped_by_bad_input_leaves_the_previous_run_as_it_was(dat
     with pytest.raises(WalkforwardError, match="end_date 2030-01-01 is after the last date"):
         walkforward.run(small_config(data, out, n_jobs=1, engine=engine, end_date=LATE), overwrite=True)
     assert snapshot(out) == before
-    assert walkforward.RunResult.load(out).metrics == walkforward.RunResult.load(finished).metrics  # still a finished run
+    assert (
+        walkforward.RunResult.load(out).metrics == walkforward.RunResult.load(finished).metrics
+    )  # still a finished run
 
 
 def test_an_overwrite_that_runs_replaces_the_run_and_keeps_nothing_aside(data, finished, tmp_path):

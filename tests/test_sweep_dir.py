@@ -32,7 +32,9 @@ def finished(data, tmp_path_factory):
 
 def snapshot(root: Path) -> dict[str, str]:
     """Every file under `root` and its content's hash."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()
+    }
 
 
 def copy(finished: Path, tmp_path: Path) -> Path:
@@ -44,11 +46,19 @@ def copy(finished: Path, tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("grid", "flags", "match"),
     [
-        (OTHER, {}, r"holds a sweep of other configurations \(2 of its 2 are not in this one, e\.g\. '0-\w+'\); "
-         r"pass --overwrite to replace that sweep, or choose another --output-dir$"),
+        (
+            OTHER,
+            {},
+            r"holds a sweep of other configurations \(2 of its 2 are not in this one, e\.g\. '0-\w+'\); "
+            r"pass --overwrite to replace that sweep, or choose another --output-dir$",
+        ),
         (OTHER, {"resume": True}, "holds a sweep of other configurations"),
-        (GRID, {}, r"^configuration 0-\w+: '.*' holds a finished run; pass --resume to reuse the sweep's runs, or "
-         r"--overwrite to run them again$"),
+        (
+            GRID,
+            {},
+            r"^configuration 0-\w+: '.*' holds a finished run; pass --resume to reuse the sweep's runs, or "
+            r"--overwrite to run them again$",
+        ),
         (GRID, {"resume": True, "overwrite": True}, r"^pass --resume .* or --overwrite .*, not both$"),
     ],
 )

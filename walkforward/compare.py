@@ -5,7 +5,6 @@ Used by `wf compare`, by the bench's determinism gate and by the parity tests.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from walkforward.errors import WalkforwardError
-from walkforward.outputs import SORT_KEYS, TABLES
+from walkforward.outputs import SORT_KEYS, TABLES, read_json, read_table
 
 DEFAULT_TOLERANCE = 1e-9
 ABS_FLOOR = 1e-12
@@ -135,10 +134,10 @@ def compare_runs(run_a: str | Path, run_b: str | Path, tolerance: float = DEFAUL
         if missing:
             out.tables.append(TableDiff(name, False, f"missing: {', '.join(missing)}"))
             continue
-        out.tables.append(compare_frames(name, pl.read_parquet(pa), pl.read_parquet(pb), tolerance))
+        out.tables.append(compare_frames(name, read_table(pa), read_table(pb), tolerance))
     ma, mb = a_dir / "metrics.json", b_dir / "metrics.json"
     if ma.exists() and mb.exists():
-        out.tables.append(compare_metrics(json.loads(ma.read_text()), json.loads(mb.read_text()), tolerance))
+        out.tables.append(compare_metrics(read_json(ma), read_json(mb), tolerance))
     else:
         missing = [str(p) for p in (ma, mb) if not p.exists()]
         out.tables.append(TableDiff("metrics", False, f"missing: {', '.join(missing)}"))

@@ -177,7 +177,9 @@ def check_param(key: str, value: Any, kind: type, low: float | None, low_ok: boo
         return
     if kind is str:
         if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{name} must be a LightGBM objective name such as 'regression' or 'huber', got {value!r}")
+            raise ConfigError(
+                f"{name} must be a LightGBM objective name such as 'regression' or 'huber', got {value!r}"
+            )
         return
     number = (int,) if kind is int else (int, float)
     if isinstance(value, bool) or not isinstance(value, number) or not math.isfinite(value):

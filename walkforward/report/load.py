@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 
 from walkforward.errors import DataError, WalkforwardError
-from walkforward.outputs import TABLES
+from walkforward.outputs import TABLES, read_json, read_table
 
 
 @dataclass(frozen=True)
@@ -113,21 +113,14 @@ def _read_parquet(run_dir: Path, name: str) -> pl.DataFrame:
     path = run_dir / name
     if not path.is_file():
         raise WalkforwardError(f"run dir {str(run_dir)!r} has no {name}; it is not a finished run (rerun `wf run`)")
-    try:
-        return pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WalkforwardError(f"{path}: cannot be read as Parquet ({first}); rerun `wf run`") from None
+    return read_table(path)
 
 
 def _read_json(run_dir: Path, name: str, keys: tuple[str, ...]) -> dict[str, Any]:
     path = run_dir / name
     if not path.is_file():
         raise WalkforwardError(f"run dir {str(run_dir)!r} has no {name}; it is not a finished run (rerun `wf run`)")
-    try:
-        obj = json.loads(path.read_text())
-    except ValueError as exc:
-        raise WalkforwardError(f"{path}: not valid JSON ({exc}); rerun `wf run`") from None
+    obj = read_json(path)
     missing = [k for k in keys if not isinstance(obj, dict) or k not in obj]
     if missing:
         raise WalkforwardError(f"{path}: lacks {', '.join(missing)}; it was not written by `wf run`")
