@@ -218,3 +218,28 @@ def test_a_dask_run_puts_back_the_environment_its_local_cluster_set(tmp_path):
     assert changes(out["before"], out["after"]).keys() <= {"threads"}
     added = [t for t in out["after"]["threads"] if t not in out["before"]["threads"]]
     assert all(t.startswith(("Dask-Offload", "Dask-Callback-Thread")) for t in added), added
+
+
+PROCESSES_RUN = textwrap.dedent(
+    """
+    import json, multiprocessing, sys
+    from pathlib import Path
+    import walkforward
+    from tests.small import make_small_data, small_config
+
+    tmp = Path(sys.argv[1])
+    data = make_small_data(tmp / "data")
+    before = multiprocessing.get_start_method(allow_none=True)
+    walkforward.run(small_config(data, tmp / "processes", executor="processes"))
+    after = multiprocessing.get_start_method(allow_none=True)
+    multiprocessing.set_start_method("spawn")  # raises 'context has already been set' if the run fixed it
+    print(json.dumps({"before": before, "after": after, "chosen": multiprocessing.get_start_method()}))
+    """
+)
+
+
+def test_a_processes_run_leaves_the_start_method_for_the_user_to_choose(tmp_path):
+    """Starting a spawn worker reads multiprocessing's default start method, which fixes it for the whole process;
+    the pool puts it back unset when it closes, so the notebook can still call `set_start_method`."""
+    out = run_script(PROCESSES_RUN, str(tmp_path))
+    assert out == {"before": None, "after": None, "chosen": "spawn"}

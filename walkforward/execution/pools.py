@@ -120,7 +120,16 @@ def open_processes(job: Job, *, n_jobs: int, n_chains: int, scheduler: str | Non
             "outside `if __name__ == '__main__':`, which every spawned worker re-runs; put the call under that guard"
         )
     spawn = multiprocessing.get_context("spawn")  # not fork: no copy of this process's threads and locks
+    # starting a spawn worker reads multiprocessing's default start method, which fixes it for the process: a user
+    # could no longer choose one (set_start_method raises 'context has already been set'); put it back unset
+    unset = multiprocessing.get_start_method(allow_none=True) is None
     folder = SpillFolder()
+
+    def close() -> None:
+        folder.remove()
+        if unset and multiprocessing.get_start_method(allow_none=True) is not None:
+            multiprocessing.set_start_method(None, force=True)
+
     try:
         # The job goes to a file and its path to the workers: multiprocessing writes a worker's start-up data into
         # a pipe whose read end the parent keeps open, so data over the pipe's buffer (64 KiB) blocks the parent for
@@ -133,4 +142,4 @@ def open_processes(job: Job, *, n_jobs: int, n_chains: int, scheduler: str | Non
     except BaseException:
         folder.remove()
         raise
-    return _ExecutorPool(pool, n_jobs, _run_link_in_process, on_close=folder.remove)
+    return _ExecutorPool(pool, n_jobs, _run_link_in_process, on_close=close)
