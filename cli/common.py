@@ -93,6 +93,11 @@ def handle_errors(func: F) -> F:
                     soft_wrap=True,
                 )
                 raise typer.Exit(EXIT_CANCELLED) from None
+            except KeyboardInterrupt:  # Ctrl-C before a run's own handler is in place (while starting up)
+                exit_on_signal()
+                print_warnings(caught)
+                err_console.print("interrupted (Ctrl-C) while starting; run the command again", highlight=False)
+                raise typer.Exit(EXIT_CANCELLED) from None
             except OSError as exc:
                 print_warnings(caught)
                 if kwargs.get("debug"):

@@ -81,7 +81,7 @@ def test_configured_symbol_without_a_file(tmp_path, data, source):
 def test_missing_data_directory(tmp_path):
     out = tmp_path / "out"
     result = wf(*run_args(tmp_path / "nope", out))
-    assert_one_line_error(result, r"^error: data directory '.*nope' does not exist; pass --data-dir")
+    assert_one_line_error(result, r"^error: data directory '.*nope' does not exist; pass --data-path")
     assert_no_partial_output(out)
 
 

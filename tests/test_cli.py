@@ -138,7 +138,7 @@ def test_data_convert_writes_the_parquet_store(tmp_path, data_dir):
     [
         (
             lambda p: p / "nope",
-            r"^error: data directory '.*nope' does not exist; pass --data-dir with the folder holding <SYMBOL>\.csv",
+            r"^error: data directory '.*nope' does not exist; pass --data-path with the folder holding <SYMBOL>\.csv",
         ),
         (
             lambda p: p,
@@ -303,7 +303,8 @@ def test_run_bad_input_is_one_line_and_exit_code_2(tmp_path, data_dir, extra, pa
 def test_run_missing_data_dir(tmp_path):
     result = wf(run_line(tmp_path / "nope", tmp_path / "out"))
     assert_one_line_error(
-        result, r"^error: data directory '.*nope' does not exist; pass --data-dir with the folder holding <SYMBOL>\.csv"
+        result,
+        r"^error: data directory '.*nope' does not exist; pass --data-path with the folder holding <SYMBOL>\.csv",
     )
 
 
@@ -361,3 +362,23 @@ def test_usage_errors_of_the_console_script_are_one_line(tmp_path, argv, pattern
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and re.match(pattern, lines[0]), proc.stderr
+
+
+def test_ctrl_c_while_a_command_starts_says_so_and_exits_130(monkeypatch):
+    """Before a run installs its own SIGINT handler (imports, loading), Ctrl-C is a KeyboardInterrupt: one line, not
+    typer's silent exit."""
+    import typer
+
+    import cli.common
+
+    monkeypatch.setattr(cli.common, "exit_on_signal", lambda: None)  # not this test process's handlers
+    tiny = typer.Typer()
+
+    @tiny.command()
+    @cli.common.handle_errors
+    def start(debug: bool = False) -> None:  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    result = CliRunner().invoke(tiny, [])
+    assert result.exit_code == 130
+    assert result.stderr == "interrupted (Ctrl-C) while starting; run the command again\n"

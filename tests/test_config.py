@@ -112,9 +112,13 @@ def test_unknown_key_names_it_and_suggests_the_closest(raw, message):
         Config.from_dict(raw)
 
 
-def test_unknown_key_without_a_close_match_has_no_suggestion():
-    with pytest.raises(ConfigError, match=r"^unknown config key 'zzzzzz'\.$"):
+def test_unknown_key_without_a_close_match_lists_the_known_keys():
+    with pytest.raises(
+        ConfigError, match=r"^unknown config key 'zzzzzz'\. Known keys: data_path, assets, .*, output_dir"
+    ):
         build(zzzzzz=1)
+    with pytest.raises(ConfigError, match=r"^unknown config key in strategy: 'zzzzzz'\. Known keys: kind, lag, "):
+        build(strategy={"zzzzzz": 1})
 
 
 def test_unknown_key_in_a_config_file(tmp_path):
@@ -276,6 +280,13 @@ def test_config_file_that_is_not_json(tmp_path):
     path.write_text('{"fold_length": 252,\n "step_size": }\n')
     with pytest.raises(ConfigError, match=rf"^config file '{re.escape(str(path))}' is not valid JSON: .* at line 2$"):
         load_config(path)
+
+
+def test_a_config_file_with_a_byte_order_mark_loads(tmp_path):
+    """Windows editors may save UTF-8 with a BOM, which is not JSON: read as utf-8-sig."""
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"horizon": 3}).encode())
+    assert load_config(path).horizon == 3
 
 
 def test_config_file_that_is_not_an_object(tmp_path):

@@ -314,7 +314,7 @@ def test_long_parquet_structure_errors(tiny, tmp_path, make, pattern):
     ("make", "pattern"),
     [
         (lambda p: p / "nope.parquet", r"^data file '.*nope\.parquet' does not exist; check the path"),
-        (lambda p: p / "nope", r"^data directory '.*nope' does not exist; pass --data-dir with the folder holding"),
+        (lambda p: p / "nope", r"^data directory '.*nope' does not exist; pass --data-path with the folder holding"),
         (lambda p: p, r"^data path '.*' holds no <SYMBOL>\.csv files, no \.parquet files and no symbol=<SYMBOL>/"),
     ],
     ids=["missing-file", "missing-folder", "empty-folder"],

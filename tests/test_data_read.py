@@ -192,7 +192,7 @@ def test_load_panel_schema_and_order(tmp_path: Path) -> None:
 
 
 def test_load_panel_missing_directory(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"directory '.*nowhere' does not exist; pass --data-dir"):
+    with pytest.raises(DataError, match=r"directory '.*nowhere' does not exist; pass --data-path"):
         load_panel(tmp_path / "nowhere", ["SPY"])
 
 

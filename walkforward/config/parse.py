@@ -12,7 +12,8 @@ from walkforward.errors import ConfigError, did_you_mean
 def check_keys(raw: dict[str, Any], known: tuple[str, ...], where: str) -> None:
     for key in raw:
         if key not in known:
-            raise ConfigError(f"unknown config key {where}{key!r}.{did_you_mean(key, known)}")
+            hint = did_you_mean(key, known) or f" Known keys: {', '.join(known)}."
+            raise ConfigError(f"unknown config key {where}{key!r}.{hint}")
 
 
 def parse_int(value: Any, name: str, minimum: int | None = None) -> int:
@@ -67,7 +68,7 @@ def parse_symbols(value: Any, name: str) -> tuple[str, ...]:
         raise ConfigError(f"{name} must be a non-empty list of symbols, got {value!r}")
     out = tuple(str(s).strip() for s in value)
     if any(not s for s in out):
-        raise ConfigError(f"{name} has an empty symbol: {value!r}")
+        raise ConfigError(f"{name} has an empty symbol: {value!r}; remove the empty entry (a stray comma?)")
     if len(set(out)) != len(out):
         dupes = sorted({s for s in out if out.count(s) > 1})
         raise ConfigError(f"{name} lists {', '.join(dupes)} more than once; list each symbol once")

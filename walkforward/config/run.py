@@ -138,7 +138,7 @@ def read_json(path: Path, what: str, fix: str) -> Any:
     if not path.is_file():
         raise ConfigError(f"{what} {str(path)!r} does not exist; {fix}")
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark (Windows editors) is not JSON
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{what} {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
 

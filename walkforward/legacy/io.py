@@ -35,7 +35,7 @@ def csv_path(data_dir: str | os.PathLike[str], symbol: str) -> Path:
     if not folder.is_dir():
         state = "is not a directory" if folder.exists() else "does not exist"
         raise DataError(
-            f"data directory {str(folder)!r} {state}; pass --data-dir with the folder holding "
+            f"data directory {str(folder)!r} {state}; pass --data-path with the folder holding "
             "<SYMBOL>.csv files, or create sample data with `wf data generate`"
         )
     path = folder / f"{symbol}.csv"
