@@ -25,7 +25,7 @@ from walkforward.config import Config, load_config
 from walkforward.errors import ConfigError, WalkforwardError
 from walkforward.execution.checkpoints import RESULT_NEUTRAL, RunDirError
 from walkforward.features.plan import Plans
-from walkforward.outputs import write_json
+from walkforward.outputs import atomic_write, write_json
 from walkforward.runner import check_output_dir, execute
 from walkforward.sweeps import board
 from walkforward.sweeps.grid import Grid, Trial, check_grid, read_grid, trials
@@ -115,7 +115,7 @@ def sweep(
     series = [board.portfolio_returns(run_dirs[t.id]) for t in chosen]
     table = board.leaderboard(chosen, run_dirs, series)
     over = board.overfitting(series)
-    table.write_parquet(root / "leaderboard.parquet")
+    atomic_write(root / "leaderboard.parquet", table.write_parquet)  # a killed write leaves no partial file
     write_json(root / "overfitting.json", over)
     return SweepResult(root, table, over, run_dirs, {t.id: t.params for t in chosen})
 
