@@ -4,6 +4,7 @@ it; the leaderboard, configs.json and overfitting.json; bad grids are one-line e
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -151,6 +152,39 @@ def test_wf_report_on_a_sweep_draws_the_logits_and_the_degradation(swept, tmp_pa
     page = (tmp_path / "report" / "report.html").read_text()
     assert "Leaderboard" in page and f"{swept.overfitting['pbo']}" in page
     assert all(i in page for i in swept.configs)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("leaderboard.parquet", None, r"sweep dir '.*' has no leaderboard\.parquet; the sweep did not finish"),
+        ("leaderboard.parquet", b"PAR1", r"leaderboard\.parquet: cannot be read as Parquet \(.*\); rerun `wf sweep`"),
+        ("overfitting.json", b'{"pbo": ', r"overfitting\.json: not valid JSON \(.*\); rerun `wf sweep`"),
+        ("overfitting.json", b"[1, 2]", r"overfitting\.json: not the object `wf sweep` writes; rerun `wf sweep`"),
+        ("overfitting.json", b'{"logits": ["abc"]}', r"overfitting\.json: logits is not a list of numbers"),
+    ],
+)
+def test_wf_report_on_a_broken_sweep_is_one_line_and_writes_nothing(swept, tmp_path, name, content, message):
+    out = tmp_path / "sweep"
+    shutil.copytree(swept.output_dir, out)
+    if content is None:
+        (out / name).unlink()
+    else:
+        (out / name).write_bytes(content)
+    result = CliRunner().invoke(app, ["report", str(out), "--output", str(tmp_path / "report")])
+    assert result.exit_code == 2, result.output
+    assert re.search(message, result.stderr) and len(result.stderr.splitlines()) == 1, result.stderr
+    assert not (tmp_path / "report").exists()
+
+
+def test_a_sweep_report_leaves_out_null_logits(swept, tmp_path):
+    """overfitting.json writes null for a NaN: the histogram and the scatter draw the finite values."""
+    out = tmp_path / "sweep"
+    shutil.copytree(swept.output_dir, out)
+    over = json.loads((out / "overfitting.json").read_text())
+    over["logits"] = [None, *over["logits"]]
+    (out / "overfitting.json").write_text(json.dumps(over))
+    assert CliRunner().invoke(app, ["report", str(out), "--output", str(tmp_path / "report")]).exit_code == 0
 
 
 @pytest.mark.parametrize(("grid", "plans"), [({"model.params.num_leaves": [4, 8]}, 1), ({"horizon": [1, 5]}, 2)])

@@ -35,8 +35,8 @@ def build(run_dir: Path, out_dir: Path | None) -> Path:
 
 def build_sweep(path: Path, out_dir: Path | None) -> Path:
     """A sweep folder's report (report/sweep.py): its charts and report.html."""
+    made, page = sweep.build_sweep(path)  # reads and checks the sweep's files before creating the folder
     out = _output_dir(out_dir if out_dir is not None else path / "report")
-    made, page = sweep.build_sweep(path)
     for chart in made:
         _write(out / chart.name, chart.data)
     _write(out / "report.html", page.encode("utf-8"))

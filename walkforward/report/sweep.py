@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -17,20 +16,58 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
+from walkforward.errors import WalkforwardError
+from walkforward.outputs import read_json, read_table
 from walkforward.report import charts, html
 
 SWEEP_FILES = ("leaderboard.parquet", "overfitting.json")
+RERUN = "rerun `wf sweep` with --resume (it rewrites both files from its runs)"
 
 
 def is_sweep(path: Path) -> bool:
-    """A folder `wf sweep` wrote (it holds no run.json of its own)."""
-    return not (path / "run.json").exists() and all((path / name).is_file() for name in SWEEP_FILES)
+    """A folder `wf sweep` wrote (it holds no run.json of its own, and configs.json or one of SWEEP_FILES)."""
+    return not (path / "run.json").exists() and any((path / name).exists() for name in ("configs.json", *SWEEP_FILES))
+
+
+def read_sweep(path: Path) -> tuple[dict[str, Any], pl.DataFrame]:
+    """overfitting.json and leaderboard.parquet, checked: a missing, unreadable or malformed one is a one-line
+    WalkforwardError naming it."""
+    for name in SWEEP_FILES:
+        if not (path / name).is_file():
+            raise WalkforwardError(
+                f"sweep dir {str(path)!r} has no {name}; the sweep did not finish (rerun `wf sweep` with --resume)"
+            )
+    target = path / "overfitting.json"
+    over = read_json(target, RERUN)
+    if not isinstance(over, dict):
+        raise WalkforwardError(f"{target}: not the object `wf sweep` writes; {RERUN}")
+    for key in ("logits", "is_sharpe", "oos_sharpe"):
+        values = over.get(key) or []
+        if not isinstance(values, list) or not all(v is None or _number(v) for v in values):
+            raise WalkforwardError(f"{target}: {key} is not a list of numbers; {RERUN}")
+    for key in ("pbo", "degradation_slope", "degradation_intercept"):
+        if over.get(key) is not None and not _number(over[key]):
+            raise WalkforwardError(f"{target}: {key} is not a number; {RERUN}")
+    board = read_table(path / "leaderboard.parquet", RERUN)
+    if "id" not in board.columns:
+        raise WalkforwardError(f"{path / 'leaderboard.parquet'}: has no id column; {RERUN}")
+    return over, board
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _floats(over: dict[str, Any], key: str) -> np.ndarray:
+    """A list of overfitting.json as floats (it writes null for NaN)."""
+    return np.asarray([np.nan if v is None else v for v in over.get(key) or []], dtype=np.float64)
 
 
 def logit_chart(over: dict[str, Any]) -> Figure:
     fig = Figure(figsize=(charts.WIDTH, 4.2), layout="constrained")
     ax = fig.subplots()
-    logits = np.asarray(over.get("logits") or [], dtype=np.float64)
+    logits = _floats(over, "logits")
+    logits = logits[np.isfinite(logits)]
     if len(logits):
         ax.hist(logits, bins=min(40, max(5, len(np.unique(logits)))), color=charts.STRATEGY, alpha=0.85)
     ax.axvline(0.0, color=charts.LOSS, lw=1.2, ls="--")
@@ -44,8 +81,11 @@ def logit_chart(over: dict[str, Any]) -> Figure:
 def is_oos_chart(over: dict[str, Any]) -> Figure:
     fig = Figure(figsize=(charts.WIDTH, 5.0), layout="constrained")
     ax = fig.subplots()
-    x = np.asarray(over.get("is_sharpe") or [], dtype=np.float64)
-    y = np.asarray(over.get("oos_sharpe") or [], dtype=np.float64)
+    x, y = _floats(over, "is_sharpe"), _floats(over, "oos_sharpe")
+    if len(x) != len(y):
+        x, y = x[:0], y[:0]
+    both = np.isfinite(x) & np.isfinite(y)
+    x, y = x[both], y[both]
     ax.scatter(x, y, s=6, alpha=0.35, color=charts.STRATEGY, label="combinations")
     slope, intercept = over.get("degradation_slope"), over.get("degradation_intercept")
     if slope is not None and len(x):
@@ -61,8 +101,7 @@ def is_oos_chart(over: dict[str, Any]) -> Figure:
 
 def build_sweep(path: Path) -> tuple[list[html.Chart], str]:
     """The sweep's charts and report.html's text."""
-    over = json.loads((path / "overfitting.json").read_text())
-    board = pl.read_parquet(path / "leaderboard.parquet")
+    over, board = read_sweep(path)
     with charts.style():
         made = [
             html.Chart(
