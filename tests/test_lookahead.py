@@ -14,7 +14,7 @@ from cli.main import app
 from walkforward.config import Config
 from walkforward.data.generate import generate
 from walkforward.errors import ConfigError
-from walkforward.features.lookahead import check_lookahead, cut_dates
+from walkforward.features.lookahead import MAX_CUTS, check_lookahead, cut_dates
 from walkforward.features.registry import FEATURE_KINDS
 
 SYMBOLS = ["SPY", "AAA", "ETH-USD"]  # ETH-USD trades at weekends too: two calendars
@@ -44,8 +44,9 @@ def test_cut_dates_are_evenly_spaced_inside_the_data():
     assert cut_dates(days, 1) == [dt.date(2024, 1, 6)]
     # never the first or last date, each once: 20 cuts of 11 dates are the 9 inner ones
     assert cut_dates(days, 20) == [dt.date(2024, 1, d) for d in range(2, 11)]
-    with pytest.raises(ConfigError, match="--cuts must be >= 1, got 0"):
-        cut_dates(days, 0)
+    for n in (0, MAX_CUTS + 1, 10**20):  # a huge count would build a feature plan per cut (and loop for ever)
+        with pytest.raises(ConfigError, match=rf"^--cuts must be between 1 and {MAX_CUTS} \(each cut .*\), got {n}$"):
+            cut_dates(days, n)
 
 
 def test_no_built_in_feature_kind_looks_ahead(data):

@@ -24,6 +24,9 @@ from walkforward.universe import resolve_assets
 DEFAULT_CUTS = 5
 
 
+MAX_CUTS = 100  # each cut is a feature plan of its own, all collected together: memory and time grow with them
+
+
 @dataclass(frozen=True)
 class Finding:
     """A feature value at or before `cut` that changed when the data after `cut` was removed."""
@@ -38,8 +41,10 @@ class Finding:
 
 def cut_dates(dates: pl.Series, n: int) -> list[dt.date]:
     """`n` cut dates evenly spaced inside the data's sorted distinct `dates` (never the first or the last date)."""
-    if n < 1:
-        raise ConfigError(f"--cuts must be >= 1, got {n}")
+    if not 1 <= n <= MAX_CUTS:
+        raise ConfigError(
+            f"--cuts must be between 1 and {MAX_CUTS} (each cut recomputes every feature on the data up to it), got {n}"
+        )
     days = dates.unique().sort()
     if days.len() < 3:
         raise DataError(f"the data has {days.len()} distinct dates; the look-ahead check needs at least 3")
