@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
@@ -30,7 +31,8 @@ import walkforward
 from cli.main import app
 from tests.small import small_config
 from walkforward.cancel import Cancellation, Cancelled
-from walkforward.config import UNIFIED_SYMBOL
+from walkforward.config import UNIFIED_SYMBOL, Config
+from walkforward.errors import ConfigError
 from walkforward.execution import dask as execution_dask
 from walkforward.execution.checkpoints import Checkpoints
 from walkforward.models.registry import MODEL_KINDS
@@ -308,4 +310,11 @@ def test_wf_sweep_with_an_unreachable_scheduler_is_one_line(small_data, tmp_path
     assert result.exit_code == 2, result.output
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'")
-    assert not list(out.glob("*/checkpoints"))  # no run left behind that would ask for --resume
+    assert not out.exists()  # found before anything is written: no configs.json, no run that would ask for --resume
+
+
+@pytest.mark.parametrize("address", ["notanaddress", "tcp://127.0.0.1", "http://127.0.0.1:9"])
+def test_a_malformed_scheduler_address_is_refused_when_the_config_is_built(address):
+    """Not after distributed's 40 s of retries and a traceback."""
+    with pytest.raises(ConfigError, match=rf"^scheduler '{re.escape(address)}' is not a Dask scheduler address; pass"):
+        Config.from_dict({"executor": "dask", "scheduler": address})

@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,7 +209,7 @@ def build(raw: dict[str, Any]) -> Config:
         engine=parse_choice(get("engine", d.engine), "engine", ENGINES, ENGINE_ALIASES),
         n_jobs=None if n_jobs is None else parse_int(n_jobs, "n_jobs", 1),
         executor=parse_choice(get("executor", d.executor), "executor", tuple(EXECUTORS)),
-        scheduler=None if scheduler is None else parse_text(scheduler, "scheduler").strip(),
+        scheduler=None if scheduler is None else parse_scheduler(scheduler),
         output_dir=parse_text(get("output_dir", d.output_dir), "output_dir"),
         universe=None if get("universe") is None else parse_text(get("universe"), "universe"),
     )
@@ -242,6 +243,20 @@ def parse_annualization(value: Any) -> float | str:
     if out <= 0:
         raise ConfigError(f"annualization must be > 0, got {out}")
     return out
+
+
+# a Dask scheduler address: [tcp|tls|ucx|ws|wss://]HOST:PORT (HOST a name, an IPv4 or a bracketed IPv6 address)
+SCHEDULER_ADDRESS = re.compile(r"((tcp|tls|ucx|ws|wss)://)?(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}")
+
+
+def parse_scheduler(value: Any) -> str:
+    address = parse_text(value, "scheduler").strip()
+    if not SCHEDULER_ADDRESS.fullmatch(address):
+        raise ConfigError(
+            f"scheduler {address!r} is not a Dask scheduler address; pass one like tcp://HOST:8786 (what "
+            "`dask scheduler` prints), with its port"
+        )
+    return address
 
 
 def _check_together(cfg: Config) -> None:

@@ -160,10 +160,16 @@ class DaskPool:
                     self.environ.restore()
 
 
+def check_scheduler(address: str) -> None:
+    """Connect to the scheduler at `address` and let go: a ConfigError, in one line, when it cannot be reached or
+    has no worker. A sweep calls it before it writes anything."""
+    _connect(address).close()
+
+
 def _connect(address: str) -> Client:
     try:
         client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:  # ValueError: an address distributed cannot parse
         raise ConfigError(
             f"cannot reach the Dask scheduler at {address!r} ({exc}); start one with `dask scheduler` and pass its "
             "address as --scheduler tcp://HOST:8786"

@@ -24,6 +24,7 @@ from walkforward.cancel import Cancellation
 from walkforward.config import Config, load_config
 from walkforward.errors import ConfigError, WalkforwardError
 from walkforward.execution.checkpoints import RESULT_NEUTRAL, RunDirError
+from walkforward.execution.registry import require_distributed
 from walkforward.features.plan import Plans
 from walkforward.outputs import atomic_write, write_json
 from walkforward.runner import check_output_dir, execute
@@ -78,6 +79,7 @@ def sweep(
     stale = _check_sweep_dir(root, chosen, overwrite=overwrite)
     configs = [t.config.replace(output_dir=str(root / t.id)) for t in chosen]
     modes = [_checked_mode(t, cfg, resume=resume, overwrite=overwrite) for t, cfg in zip(chosen, configs, strict=True)]
+    _check_scheduler(chosen[0].config)  # executor settings cannot be swept: the first configuration's are all's
     made = not root.exists()
     root = check_output_dir(str(output_dir))
     committed: list[bool] = []
@@ -125,6 +127,16 @@ def _run_alone(trial: Trial, config: Config, mode: str, overwrite: bool) -> None
         execute(config, resume=mode == "resume", overwrite=overwrite)
     except RunDirError as exc:
         raise RunDirError(f"configuration {trial.id}: {exc}") from None
+
+
+def _check_scheduler(config: Config) -> None:
+    """A Dask scheduler that cannot be reached is refused before the sweep writes anything (a run finds it out when
+    its pool starts, having written nothing but what it removes again)."""
+    if config.executor == "dask" and config.scheduler is not None:
+        require_distributed()
+        from walkforward.execution.dask import check_scheduler
+
+        check_scheduler(config.scheduler)
 
 
 def _check_sweep_dir(root: Path, chosen: list[Trial], *, overwrite: bool) -> list[str]:
