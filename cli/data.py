@@ -9,7 +9,9 @@ import typer
 
 from cli.common import console, handle_errors
 
-app = typer.Typer(help="Generate price data (per-symbol CSVs, or a research universe) and convert it.", no_args_is_help=True)
+app = typer.Typer(
+    help="Generate price data (per-symbol CSVs, or a research universe) and convert it.", no_args_is_help=True
+)
 
 
 @app.command("generate")

@@ -87,3 +87,12 @@ def test_a_sweep_overwrite_stopped_by_bad_input_leaves_the_previous_sweep_whole(
     with pytest.raises(WalkforwardError, match="end_date 2030-01-01"):
         walkforward.sweep(small_config(data, n_jobs=1, end_date=LATE), {"horizon": [3]}, output_dir=out, overwrite=True)
     assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("bad", [{"assets": ["SPY", "NOPE"]}, {"data_dir": "/nonexistent/data"}])
+def test_bad_input_found_while_opening_the_run_leaves_no_nested_folder(data, tmp_path, bad):
+    """An unknown symbol or a missing data folder is found before the run begins: the nested output folder it had
+    made (new/a/b) is removed, down to what existed."""
+    with pytest.raises(WalkforwardError):
+        walkforward.run(small_config(data, tmp_path / "new" / "a" / "b").replace(**bad))
+    assert list(tmp_path.iterdir()) == []

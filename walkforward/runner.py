@@ -60,15 +60,30 @@ class RunDir:
     checkpoints: Checkpoints
     before: dict[str, float]
     t0: float
-    made: bool = False  # `open_run` created the directory
+    made: tuple[Path, ...] = ()  # the folders `open_run` created, deepest first
 
     def discard_if_unused(self) -> None:
         """The run stopped on bad input before saving anything: leave the directory as it was before (a run it was
-        to overwrite put back; a directory it created, still empty, removed)."""
+        to overwrite put back; folders it created, still empty, removed)."""
         self.checkpoints.discard_if_unused()
-        if self.made:
-            with contextlib.suppress(OSError):
-                self.out.rmdir()  # only if empty
+        remove_empty(self.made)
+
+
+def missing_folders(path: Path) -> tuple[Path, ...]:
+    """The folders that creating `path` (with its parents) would make, deepest first."""
+    out = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        out.append(folder)
+    return tuple(out)
+
+
+def remove_empty(folders: tuple[Path, ...]) -> None:
+    """Remove each of `folders` (deepest first) that is empty."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def open_run(
@@ -83,8 +98,25 @@ def open_run(
     data fingerprints a sweep already took, by data path and symbols (each is then taken once per sweep, and every
     configuration sees the data as the first one did)."""
     t0 = time.perf_counter()
-    made = not Path(config.output_dir).exists()
+    made = missing_folders(Path(config.output_dir).absolute())
     out = check_output_dir(config.output_dir)
+    try:
+        return _open(config, out, made, t0, resume=resume, overwrite=overwrite, fingerprints=fingerprints)
+    except WalkforwardError:
+        remove_empty(made)  # bad input found before the run began: no folder left behind
+        raise
+
+
+def _open(
+    config: Config,
+    out: Path,
+    made: tuple[Path, ...],
+    t0: float,
+    *,
+    resume: bool,
+    overwrite: bool,
+    fingerprints: dict[tuple[str, tuple[str, ...]], str] | None,
+) -> RunDir:
     check_engine_options(config, resume)
     t_import = time.perf_counter()
     engine = engine_module(config.engine)  # start-up: the engine's modules (Polars, numpy...), timed as "import"

@@ -131,7 +131,7 @@ def missing_directory(path: Path) -> str:
     what = "is not a directory" if path.exists() else "does not exist"
     return (
         f"data directory {str(path)!r} {what}; pass --data-path with the folder holding <SYMBOL>.csv files "
-        "(or --data-path with a long-format .parquet or .csv file, or a folder of Parquet files), "
+        "(or a long-format .parquet or .csv file, or a folder of Parquet files), "
         "or create sample data with `wf data generate`"
     )
 

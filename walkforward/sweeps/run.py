@@ -9,7 +9,6 @@ Legacy configurations (the oracle) run one after another, each alone.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -27,7 +26,7 @@ from walkforward.execution.checkpoints import RESULT_NEUTRAL, RunDirError
 from walkforward.execution.registry import require_distributed
 from walkforward.features.plan import Plans
 from walkforward.outputs import atomic_write, write_json
-from walkforward.runner import check_output_dir, execute
+from walkforward.runner import check_output_dir, execute, missing_folders, remove_empty
 from walkforward.sweeps import board
 from walkforward.sweeps.grid import Grid, Trial, check_grid, read_grid, trials
 from walkforward.sweeps.together import Pending, TaskProgress, run_together
@@ -74,52 +73,68 @@ def sweep(
     config = _base_config(base)
     grid = read_grid(grid) if isinstance(grid, str | os.PathLike) else check_grid(grid)
     chosen = trials(config, grid, sample, seed)
-    root = Path(output_dir)
-    # every check before anything is written: a refused sweep leaves the folder as it was
-    stale = _check_sweep_dir(root, chosen, overwrite=overwrite)
-    configs = [t.config.replace(output_dir=str(root / t.id)) for t in chosen]
-    modes = [_checked_mode(t, cfg, resume=resume, overwrite=overwrite) for t, cfg in zip(chosen, configs, strict=True)]
-    _check_scheduler(chosen[0].config)  # executor settings cannot be swept: the first configuration's are all's
-    made = not root.exists()
-    root = check_output_dir(str(output_dir))
-    committed: list[bool] = []
-
-    def commit() -> None:
-        """Once the configurations' input is checked (bad data leaves a replaced sweep whole): drop the replaced
-        sweep's runs that this one does not have (--overwrite), write configs.json."""
-        if not committed:
-            committed.append(True)
-            for old in stale:
-                shutil.rmtree(root / old)
-            write_json(root / "configs.json", {t.id: t.params for t in chosen})
-
+    folder = _Folder.checked(Path(output_dir), chosen, resume=resume, overwrite=overwrite)
     run_dirs: dict[str, Path] = {}
     pending: list[Pending] = []
-    for i, (trial, cfg, mode) in enumerate(zip(chosen, configs, modes, strict=True), start=1):
+    for i, (trial, cfg, mode) in enumerate(zip(chosen, folder.configs, folder.modes, strict=True), start=1):
         if on_trial is not None:
             on_trial(i, len(chosen), trial, mode)
         run_dirs[trial.id] = Path(cfg.output_dir)
         if mode == "reuse":
             continue
         if cfg.engine == "legacy":  # the oracle runs each configuration alone, as it always does
-            commit()
+            folder.commit()
             _run_alone(trial, cfg, mode, overwrite)
         else:
             pending.append(Pending(trial.id, cfg, resume=mode == "resume", overwrite=overwrite))
     try:
-        run_together(pending, Plans(), on_task, cancel, on_prepared=commit)
+        run_together(pending, Plans(), on_task, cancel, on_prepared=folder.commit)
     except WalkforwardError:
-        if made and not committed:  # bad input: a folder this sweep created, still empty, is removed
-            with contextlib.suppress(OSError):
-                root.rmdir()
+        folder.abandon()
         raise
-    commit()
+    folder.commit()
     series = [board.portfolio_returns(run_dirs[t.id]) for t in chosen]
     table = board.leaderboard(chosen, run_dirs, series)
     over = board.overfitting(series)
-    atomic_write(root / "leaderboard.parquet", table.write_parquet)  # a killed write leaves no partial file
-    write_json(root / "overfitting.json", over)
-    return SweepResult(root, table, over, run_dirs, {t.id: t.params for t in chosen})
+    atomic_write(folder.root / "leaderboard.parquet", table.write_parquet)  # a killed write leaves no partial file
+    write_json(folder.root / "overfitting.json", over)
+    return SweepResult(folder.root, table, over, run_dirs, {t.id: t.params for t in chosen})
+
+
+@dataclass
+class _Folder:
+    """A sweep's output folder, checked before anything is written (a refused sweep leaves it as it was): each
+    configuration's config and mode, the replaced sweep's runs to remove (`stale`, with --overwrite) and the folders
+    this sweep made. `commit` once the configurations' input is checked (bad data leaves a replaced sweep whole):
+    the stale runs removed, configs.json written; `abandon` on bad input before that: the folders made removed."""
+
+    root: Path
+    chosen: list[Trial]
+    configs: list[Config]
+    modes: list[str]
+    stale: list[str]
+    made: tuple[Path, ...]
+    committed: bool = False
+
+    @classmethod
+    def checked(cls, root: Path, chosen: list[Trial], *, resume: bool, overwrite: bool) -> _Folder:
+        stale = _check_sweep_dir(root, chosen, overwrite=overwrite)
+        configs = [t.config.replace(output_dir=str(root / t.id)) for t in chosen]
+        modes = [_checked_mode(t, c, resume=resume, overwrite=overwrite) for t, c in zip(chosen, configs, strict=True)]
+        _check_scheduler(chosen[0].config)  # executor settings cannot be swept: the first configuration's are all's
+        made = missing_folders(root.absolute())
+        return cls(check_output_dir(str(root)), chosen, configs, modes, stale, made)
+
+    def commit(self) -> None:
+        if not self.committed:
+            self.committed = True
+            for old in self.stale:
+                shutil.rmtree(self.root / old)
+            write_json(self.root / "configs.json", {t.id: t.params for t in self.chosen})
+
+    def abandon(self) -> None:
+        if not self.committed:
+            remove_empty(self.made)
 
 
 def _run_alone(trial: Trial, config: Config, mode: str, overwrite: bool) -> None:
