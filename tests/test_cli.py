@@ -101,7 +101,7 @@ def test_data_generate_refuses_to_replace_a_users_file_without_overwrite(tmp_pat
     refused = wf(args)
     assert_one_line_error(
         refused,
-        r"^error: --out '.*' already holds AAA\.csv; pass --overwrite to replace them, or choose another --out$",
+        r"^error: --out '.*' already holds AAA\.csv; pass --overwrite to replace them, or pick another --out$",
     )
     assert (tmp_path / "AAA.csv").read_text() == "my own data\n" and not (tmp_path / "SPY.csv").exists()
     assert wf(args + " --overwrite").exit_code == 0
@@ -115,7 +115,7 @@ def test_data_generators_name_a_bad_out_folder_and_the_fix(tmp_path, command):
     assert_one_line_error(wf(f"data {command} --out {q(a_file)}"), r"^error: --out '.*file' is a file; pass --out with")
     assert_one_line_error(
         wf(f"data {command} --out {q(a_file / 'sub')}"),
-        r"^error: cannot create --out '.*sub': .*; choose another --out$",
+        r"^error: cannot create --out '.*sub': .*; pick another --out$",
     )
 
 

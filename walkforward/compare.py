@@ -13,7 +13,8 @@ from typing import Any
 import polars as pl
 
 from walkforward.errors import WalkforwardError
-from walkforward.outputs import SORT_KEYS, TABLES, read_json, read_table
+from walkforward.files import read_json, read_table
+from walkforward.outputs import SORT_KEYS, TABLES
 
 DEFAULT_TOLERANCE = 1e-9
 ABS_FLOOR = 1e-12

@@ -22,8 +22,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from walkforward.errors import WalkforwardError
-
 SCHEMAS: dict[str, pa.Schema] = {
     "predictions": pa.schema(
         [
@@ -213,24 +211,6 @@ def write_json(path: Path, obj: Any, *, durable: bool = True) -> None:
         Path(tmp).write_text(text)
 
     atomic_write(path, write, durable=durable)
-
-
-def read_table(path: Path, fix: str = "rerun `wf run`") -> pl.DataFrame:
-    """An output table; one that cannot be read (truncated, not Parquet) is a one-line WalkforwardError naming it and
-    `fix`."""
-    try:
-        return pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WalkforwardError(f"{path}: cannot be read as Parquet ({first}); {fix}") from None
-
-
-def read_json(path: Path, fix: str = "rerun `wf run`") -> Any:
-    """An output JSON file; invalid JSON is a one-line WalkforwardError naming it and `fix`."""
-    try:
-        return json.loads(path.read_text())
-    except (ValueError, OSError) as exc:
-        raise WalkforwardError(f"{path}: not valid JSON ({exc}); {fix}") from None
 
 
 def _jsonable(obj: Any) -> Any:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import os
 import platform
 import sys
 import time
@@ -21,6 +20,7 @@ from walkforward.config import Config, available_cores
 from walkforward.data.store import fingerprint as data_fingerprint
 from walkforward.errors import ConfigError, WalkforwardError
 from walkforward.execution.checkpoints import Checkpoints
+from walkforward.files import make_folder
 from walkforward.outputs import UNIVERSE_COUNTS, EngineResult, write_json, write_outputs
 from walkforward.universe import Universe, resolve, resolve_assets
 from walkforward.versions import package_versions
@@ -35,16 +35,7 @@ def engine_module(name: str):
 
 
 def check_output_dir(path: str) -> Path:
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"output dir {path!r} is a file; pass --output-dir with a directory path")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create output dir {path!r}: {exc.strerror}; pick another --output-dir") from None
-    if not os.access(out, os.W_OK):
-        raise ConfigError(f"output dir {path!r} is not writable; pick another --output-dir")
-    return out
+    return make_folder(path, "output dir", "--output-dir", ConfigError)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from typing import BinaryIO
 import numpy as np
 
 from walkforward.errors import DataError
+from walkforward.files import make_folder
 
 SIG_DIGITS = 6
 MARKET_VOL = 0.17  # annual volatility of the market factor
@@ -120,22 +121,14 @@ def check_out(out_dir: str | os.PathLike[str], names: list[str], *, overwrite: b
     file, cannot be created or written, or already holds one of `names` (a user's own data, say) unless
     `overwrite`."""
     out = Path(out_dir)
-    where = f"{flag} {str(out)!r}"
-    if out.exists() and not out.is_dir():
-        raise DataError(f"{where} is a file; pass {flag} with a folder")
-    held = [name for name in names if (out / name).exists()]
+    held = [name for name in names if out.is_dir() and (out / name).exists()]
     if held and not overwrite:
         more = f" (and {len(held) - 1} more of the files it would write)" if len(held) > 1 else ""
         raise DataError(
-            f"{where} already holds {held[0]}{more}; pass --overwrite to replace them, or choose another {flag}"
+            f"{flag} {str(out)!r} already holds {held[0]}{more}; pass --overwrite to replace them, or pick another "
+            f"{flag}"
         )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataError(f"cannot create {where}: {exc.strerror}; choose another {flag}") from None
-    if not os.access(out, os.W_OK):
-        raise DataError(f"{where} is not writable; choose another {flag}")
-    return out
+    return make_folder(out, flag, flag, DataError)
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:

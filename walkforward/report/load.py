@@ -11,7 +11,8 @@ from typing import Any
 import polars as pl
 
 from walkforward.errors import DataError, WalkforwardError
-from walkforward.outputs import TABLES, read_json, read_table
+from walkforward.files import read_json, read_table
+from walkforward.outputs import TABLES
 
 
 @dataclass(frozen=True)

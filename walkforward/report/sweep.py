@@ -17,7 +17,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from walkforward.errors import WalkforwardError
-from walkforward.outputs import read_json, read_table
+from walkforward.files import read_json, read_table
 from walkforward.report import charts, html
 
 SWEEP_FILES = ("leaderboard.parquet", "overfitting.json")
