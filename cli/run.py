@@ -27,13 +27,15 @@ def summary_table(metrics: dict[str, Any]) -> Table:
     return table
 
 
-def print_profile(path: Path) -> None:
+def print_profile(path: Path, threads: int) -> None:
+    """The profile's top functions; with model-fitting threads, the note on how their times read."""
     from rich.markup import escape
 
     from walkforward.profiling import THREADS_NOTE, top_functions
 
     console.print(f"[bold]profile:[/] {escape(str(path))} · top {PROFILE_TOP} functions by cumulative time")
-    console.print(f"note: {THREADS_NOTE}", highlight=False, soft_wrap=True)
+    if threads > 1:
+        console.print(f"note: {THREADS_NOTE}", highlight=False, soft_wrap=True)
     console.print(top_functions(path, PROFILE_TOP), markup=False, highlight=False, soft_wrap=True)
 
 
@@ -185,4 +187,4 @@ def run(
         if not quiet:
             console.print(f"report: {page}")
     if stats_path is not None:
-        print_profile(stats_path)
+        print_profile(stats_path, cfg.resolved_n_jobs)

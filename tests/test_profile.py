@@ -61,13 +61,23 @@ def test_profile_writes_pstats_and_prints_the_top_20(config_file, tmp_path):
     assert (tmp_path / "out" / "predictions.parquet").is_file()  # the run itself wrote its outputs
 
 
+def test_a_single_threaded_profile_prints_no_note_on_threads(config_file, tmp_path):
+    args = ["run", "--config", str(config_file), "--output-dir", str(tmp_path / "out"), "--n-jobs", "1", "-q"]
+    result = runner.invoke(app, [*args, "--profile", str(tmp_path / "prof")])
+    assert result.exit_code == 0, result.output
+    assert "top 20 functions by cumulative time" in result.stdout and "note:" not in result.stdout
+
+
 def test_profile_dir_that_is_a_file_is_one_line(config_file, tmp_path):
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("")
     args = ["run", "--config", str(config_file), "--output-dir", str(tmp_path / "out"), "--profile", str(not_a_dir)]
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
-    assert result.stderr.strip() == f"error: profile dir {str(not_a_dir)!r} is a file; pass --profile a directory path"
+    assert (
+        result.stderr.strip()
+        == f"error: profile dir {str(not_a_dir)!r} is a file; pass --profile with a directory path"
+    )
     assert not (tmp_path / "out" / "run.json").exists()  # refused before the run
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from walkforward.errors import ConfigError
+from walkforward.files import make_folder
 from walkforward.outputs import atomic_write
 
 T = TypeVar("T")
@@ -42,18 +43,7 @@ THREADS_NOTE = (
 
 def profile_file(directory: str | os.PathLike[str]) -> Path:
     """Create `directory` (and its parents) if needed and return the path of the stats file in it."""
-    path = Path(directory)
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"profile dir {str(path)!r} is a file; pass --profile a directory path")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot create profile dir {str(path)!r}: {exc.strerror}; pass --profile another dir"
-        ) from None
-    if not os.access(path, os.W_OK):
-        raise ConfigError(f"profile dir {str(path)!r} is not writable; pass --profile another dir")
-    return path / PROFILE_FILE
+    return make_folder(directory, "profile dir", "--profile", ConfigError) / PROFILE_FILE
 
 
 def profiled(func: Callable[[], T], path: str | os.PathLike[str]) -> T:
