@@ -69,7 +69,7 @@ def test_configured_symbol_without_a_file(tmp_path, data, source):
     assert_one_line_error(
         result,
         r"^error: no data for symbol 'AAA': .*AAA\.csv does not exist; .* has BTC-USD\.csv, SPY\.csv\. "
-        r"Add the file or remove AAA from assets/benchmark\.$",
+        r"Add the file or remove AAA from assets/benchmark \(--symbols of wf data convert\)\.$",
     )
     assert_no_partial_output(out, data)
     shutil.copy(source / "AAA.csv", data / "AAA.csv")

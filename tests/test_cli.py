@@ -268,7 +268,7 @@ def test_run_performance_plan_command_gives_four_half_year_folds(tmp_path, monke
         (
             "--assets SPY,XYZ",
             r"^error: no data for symbol 'XYZ': .*XYZ\.csv does not exist; .* has AAA\.csv, BTC-USD\.csv, SPY\.csv\. "
-            r"Add the file or remove XYZ from assets/benchmark\.$",
+            r"Add the file or remove XYZ from assets/benchmark \(--symbols of wf data convert\)\.$",
         ),
         ("--assets SPY,AAAA", r"no data for symbol 'AAAA'.* Did you mean: 'AAA'\?$"),
         ("--benchmark QQQ", r"^error: no data for symbol 'QQQ'"),

@@ -299,7 +299,7 @@ def test_a_bad_row_in_a_hive_partition_names_its_file(tiny, tmp_path):
         (
             lambda t, p: t.with_columns(pl.col("symbol").replace("BBB", "BBC")).write_parquet(p),
             r"^no data for symbol 'BBB': no rows in .*panel\.parquet; it has AAA, BBC\. Add its rows or remove BBB "
-            r"from assets/benchmark\. Did you mean: 'BBC'\?$",
+            r"from assets/benchmark \(--symbols of wf data convert\)\. Did you mean: 'BBC'\?$",
         ),
     ],
     ids=["missing-column", "no-symbol-column", "wrong-type", "not-parquet", "missing-symbol"],

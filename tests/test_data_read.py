@@ -207,7 +207,7 @@ def test_load_panel_missing_symbol_lists_files_and_suggests(tmp_path: Path) -> N
     with pytest.raises(
         DataError,
         match=r"no data for symbol 'AAPLE': .*AAPLE.csv does not exist; .* has AAPL.csv, SPY.csv\. "
-        r"Add the file or remove AAPLE from assets/benchmark\. Did you mean: 'AAPL'\?",
+        r"Add the file or remove AAPLE from assets/benchmark \(--symbols of wf data convert\)\. Did you mean: 'AAPL'\?",
     ):
         load_panel(tmp_path, ["SPY", "AAPLE"])
     with pytest.raises(DataError, match=r"no data for symbol 'spy'.*Did you mean: 'SPY'\?"):

@@ -148,5 +148,5 @@ def missing_symbol(layout: Layout, symbol: str, present: list[str]) -> str:
     where = f"no symbol={symbol}/ folder in {layout.path}" if layout.kind == HIVE else f"no rows in {layout.path}"
     same_case = [s for s in present if s.lower() == symbol.lower()]
     hint = f" Did you mean: {same_case[0]!r}?" if same_case else did_you_mean(symbol, present)
-    fix = f"Add its rows or remove {symbol} from assets/benchmark."
+    fix = f"Add its rows or remove {symbol} from assets/benchmark (--symbols of wf data convert)."
     return f"no data for symbol {symbol!r}: {where}; {has}. {fix}{hint}"

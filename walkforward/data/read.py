@@ -245,7 +245,7 @@ def _missing_file(data_dir: Path, symbol: str) -> str:
     hint = f" Did you mean: {same_case[0]!r}?" if same_case else did_you_mean(symbol, stems)
     return (
         f"no data for symbol {symbol!r}: {data_dir / (symbol + '.csv')} does not exist; "
-        f"{listing}. Add the file or remove {symbol} from assets/benchmark.{hint}"
+        f"{listing}. Add the file or remove {symbol} from assets/benchmark (--symbols of wf data convert).{hint}"
     )
 
 

@@ -51,7 +51,7 @@ def csv_path(data_dir: str | os.PathLike[str], symbol: str) -> Path:
         hint = f" Did you mean: {other_case!r}?" if other_case else did_you_mean(symbol, names)
         raise DataError(
             f"no data for symbol {symbol!r}: {path} does not exist; {listing}. "
-            f"Add the file or remove {symbol} from assets/benchmark.{hint}"
+            f"Add the file or remove {symbol} from assets/benchmark (--symbols of wf data convert).{hint}"
         )
     return path
 

@@ -103,7 +103,8 @@ def missing_symbol(layout: Layout, symbol: str, present: list[str]) -> str:
     same_case = [s for s in present if s.lower() == symbol.lower()]
     hint = f" Did you mean: {same_case[0]!r}?" if same_case else did_you_mean(symbol, present)
     return (
-        f"no data for symbol {symbol!r}: {where}; {has}. Add its rows or remove {symbol} from assets/benchmark.{hint}"
+        f"no data for symbol {symbol!r}: {where}; {has}. Add its rows or remove {symbol} from assets/benchmark "
+        f"(--symbols of wf data convert).{hint}"
     )
 
 
