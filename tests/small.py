@@ -4,6 +4,7 @@ config whose folds of 63 sessions tile 2019H1, trained on 200 sessions, LightGBM
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +36,10 @@ def small_config(data_dir: Path, out_dir: Path | None = None, **changes: Any) ->
         }
     )
     return cfg.replace(**changes) if changes else cfg
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file under `root` and the SHA-256 of its content: two snapshots are equal when nothing changed."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()
+    }
